@@ -1,0 +1,6 @@
+# Dependency discovery. Every package comes from Debian (see scripts/setup).
+include(GNUInstallDirs)
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(ZLIB REQUIRED)
+find_package(ISAL REQUIRED)

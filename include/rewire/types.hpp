@@ -1,0 +1,23 @@
+// rewire — the canonical data layout, written down once.
+//
+// Time series are T × N (rows are time points, columns are regions), computed in double. Matrices
+// are column-major Eigen types; Python receives them as numpy arrays with the same (T, N) shape.
+#pragma once
+
+#include <Eigen/Core>
+
+namespace rewire {
+
+/// T × N signals: one row per volume, one column per region.
+using TimeSeries = Eigen::MatrixXd;
+
+/// N × N symmetric connectivity matrix.
+using Connectome = Eigen::MatrixXd;
+
+/// N(N-1)/2 edge values in rewire's edge order (strict upper triangle, row-major; see connectivity.hpp).
+using EdgeVector = Eigen::VectorXd;
+
+/// 4 × 4 voxel-to-world (mm, RAS+) transform.
+using Affine = Eigen::Matrix4d;
+
+}  // namespace rewire
