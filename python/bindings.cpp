@@ -168,7 +168,28 @@ PYBIND11_MODULE(_core, m) {
         })
         .def_property_readonly("values", &rewire::Atlas::values)
         .def_property_readonly("names", &rewire::Atlas::names)
-        .def_property_readonly("source", &rewire::Atlas::source);
+        .def_property_readonly("source", &rewire::Atlas::source)
+        .def("labels_on_grid", [](const rewire::Atlas& atlas, std::vector<std::int64_t> shape,
+                                  const Eigen::Matrix4d& affine) {
+            // Region value of every voxel of a grid (0: background), shaped (X, Y, Z) in Fortran order.
+            if (shape.size() < 3) throw rewire::InvalidInput("labels_on_grid: shape needs 3 entries");
+            rewire::ImageGeometry grid;
+            grid.dims = {shape[0], shape[1], shape[2]};
+            grid.affine = affine;
+            rewire::Parcellation p;
+            {
+                py::gil_scoped_release release;
+                p = atlas.on_grid(grid);
+            }
+            py::array_t<std::int64_t, py::array::f_style> image({shape[0], shape[1], shape[2]});
+            std::fill(image.mutable_data(), image.mutable_data() + image.size(), 0);
+            for (std::int64_t r = 0; r < p.regions(); ++r) {
+                for (auto e = p.offsets[r]; e < p.offsets[r + 1]; ++e) {
+                    image.mutable_data()[p.voxels[e]] = p.values[r];
+                }
+            }
+            return image;
+        }, "shape"_a, "affine"_a, "Region value of each voxel of the grid (overlaps: the last region wins).");
 
     m.def("extract", [](const std::string& bold, const rewire::Atlas& atlas, const std::string& mask, int threads,
                         const std::function<void(std::int64_t, std::int64_t)>& progress) {
