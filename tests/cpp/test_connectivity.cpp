@@ -1,1 +1,74 @@
+// Correlation, Fisher z and edge vectors against closed forms.
 #include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "rewire/connectivity.hpp"
+
+using namespace rewire;
+
+TEST_CASE("correlation of linearly related signals is exactly ±1", "[connectivity]") {
+    Eigen::MatrixXd ts(50, 3);
+    for (int t = 0; t < 50; ++t) {
+        const double x = std::sin(0.3 * t) + 0.01 * t;
+        ts(t, 0) = x;
+        ts(t, 1) = 3.0 * x + 2.0;
+        ts(t, 2) = -0.5 * x;
+    }
+    const Connectome r = correlation(ts);
+    CHECK(r(0, 1) == Approx(1.0).margin(1e-12));
+    CHECK(r(0, 2) == Approx(-1.0).margin(1e-12));
+    CHECK(r.diagonal() == Eigen::VectorXd::Ones(3));
+    CHECK((r - r.transpose()).cwiseAbs().maxCoeff() == 0.0);
+}
+
+TEST_CASE("correlation equals the textbook Pearson formula", "[connectivity]") {
+    Eigen::MatrixXd ts(40, 4);
+    for (int t = 0; t < 40; ++t) {
+        for (int j = 0; j < 4; ++j) ts(t, j) = std::cos(0.1 * t * (j + 1)) + 0.05 * ((t * 7 + j * 13) % 11);
+    }
+    const Connectome r = correlation(ts);
+    for (int a = 0; a < 4; ++a) {
+        for (int b = 0; b < 4; ++b) {
+            const Eigen::VectorXd x = ts.col(a).array() - ts.col(a).mean();
+            const Eigen::VectorXd y = ts.col(b).array() - ts.col(b).mean();
+            CHECK(r(a, b) == Approx(x.dot(y) / std::sqrt(x.squaredNorm() * y.squaredNorm())).epsilon(1e-12));
+        }
+    }
+}
+
+TEST_CASE("correlation refuses constant and non-finite columns", "[connectivity][errors]") {
+    Eigen::MatrixXd ts = Eigen::MatrixXd::Random(10, 3);
+    ts.col(1).setConstant(4.0);
+    REQUIRE_THROWS_WITH(correlation(ts), Catch::Matchers::Contains("column 1") && Catch::Matchers::Contains("zero variance"));
+    ts.col(1).setRandom();
+    ts(3, 2) = std::nan("");
+    REQUIRE_THROWS_WITH(correlation(ts), Catch::Matchers::Contains("column 2"));
+    REQUIRE_THROWS(correlation(Eigen::MatrixXd::Random(1, 3)));
+}
+
+TEST_CASE("Fisher z is arctanh with a zero diagonal", "[connectivity]") {
+    Eigen::Matrix3d r;
+    r << 1, 0.5, -0.2, 0.5, 1, 0.0, -0.2, 0.0, 1;
+    const Connectome z = fisher_z(r);
+    CHECK(z(0, 1) == Approx(0.5 * std::log(1.5 / 0.5)));
+    CHECK(z(0, 2) == Approx(std::atanh(-0.2)));
+    CHECK(z.diagonal().isZero());
+}
+
+TEST_CASE("edge vector: strict upper triangle, row by row, and its index formula", "[connectivity]") {
+    const int n = 6;
+    Eigen::MatrixXd m(n, n);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) m(i, j) = 100 * i + j;
+    const EdgeVector e = edge_vector(m);
+    REQUIRE(e.size() == edge_count(n));
+    std::int64_t expected = 0;
+    for (int i = 0; i < n; ++i) {
+        for (int j = i + 1; j < n; ++j) {
+            CHECK(edge_index(i, j, n) == expected);
+            CHECK(e[expected] == m(i, j));
+            ++expected;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// Helpers shared by the C++ tests: temporary folders and small synthetic images.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rewire/nifti.hpp"
+
+namespace rewire::test {
+
+/// A fresh folder under the system temp directory, removed when the object dies.
+class TempDir {
+public:
+    TempDir() {
+        std::random_device seed;
+        path_ = std::filesystem::temp_directory_path() / ("rewire-test-" + std::to_string(seed()));
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Grid with `size` mm voxels, LAS-oriented like the MNI templates.
+inline ImageGeometry small_grid(std::int64_t nx, std::int64_t ny, std::int64_t nz, std::int64_t volumes,
+                                double size = 2.0) {
+    ImageGeometry g;
+    g.dims = {nx, ny, nz};
+    g.volumes = volumes;
+    g.voxel_size = {size, size, size};
+    g.affine << -size, 0, 0, 20, 0, size, 0, -30, 0, 0, size, -10, 0, 0, 0, 1;
+    g.tr = 2.0;
+    return g;
+}
+
+/// Writes `data` (volumes × voxels, voxel-fastest) with NiftiWriter.
+inline void write_image(const std::string& path, const ImageGeometry& g, const std::vector<double>& data,
+                        const NiftiWriteOptions& options = {}) {
+    NiftiWriter writer(path, g, options);
+    for (std::int64_t v = 0; v < g.volumes; ++v) {
+        writer.write(data.data() + v * g.voxels());
+    }
+    writer.close();
+}
+
+}  // namespace rewire::test
+
+namespace rewire::test {
+
+/// Runs `action`, which must throw an `E`; returns the exception's message (fails the test otherwise).
+template <typename E, typename F>
+std::string message_of(F&& action) {
+    try {
+        action();
+    } catch (const E& error) {
+        return error.what();
+    } catch (const std::exception& other) {
+        return std::string("wrong exception type: ") + other.what();
+    }
+    return "no exception thrown";
+}
+
+}  // namespace rewire::test
