@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings.hpp"
 #include "rewire/rewire.hpp"
 
 namespace py = pybind11;
@@ -222,4 +223,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("edge_vector", [](const Eigen::Ref<const Eigen::MatrixXd>& matrix) { return rewire::edge_vector(matrix); },
           "matrix"_a, py::call_guard<py::gil_scoped_release>());
     m.def("edge_index", &rewire::edge_index, "i"_a, "j"_a, "nodes"_a);
+
+    rewire::python::bind_signal(m);
+    rewire::python::bind_confounds(m);
+    rewire::python::bind_estimators(m);
 }

@@ -1,0 +1,12 @@
+// rewire._core — one registration function per area; each lives in its own bind_*.cpp.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace rewire::python {
+
+void bind_signal(pybind11::module_& m);       // bind_signal.cpp: detrend, filters, clean()
+void bind_confounds(pybind11::module_& m);    // bind_confounds.cpp: fMRIPrep confounds, strategies
+void bind_estimators(pybind11::module_& m);   // bind_estimators.cpp: covariance estimators, tangent
+
+}  // namespace rewire::python
