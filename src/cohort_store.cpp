@@ -1,0 +1,610 @@
+// CohortStore over the HDF5 C API. HDF5 headers stay in this file (DESIGN.md: no HDF5 in include/).
+#include "rewire/cohort_store.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <hdf5.h>
+
+#include "rewire/connectivity.hpp"
+#include "rewire/error.hpp"
+#include "rewire/version.hpp"
+
+namespace rewire {
+namespace {
+
+constexpr int kFormatVersion = 1;
+constexpr const char* kEdgeOrder =
+    "strict upper triangle, row-major: edge e = i*N - i*(i+1)/2 + (j - i - 1) for nodes i < j (0-based)";
+
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Owns an HDF5 identifier and closes it with the matching function.
+class Handle {
+public:
+    Handle() = default;
+    Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+    Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
+    Handle& operator=(Handle&& other) noexcept {
+        reset();
+        id_ = std::exchange(other.id_, -1);
+        close_ = other.close_;
+        return *this;
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { reset(); }
+    hid_t get() const { return id_; }
+    bool valid() const { return id_ >= 0; }
+    void reset() {
+        if (id_ >= 0 && close_ != nullptr) close_(id_);
+        id_ = -1;
+    }
+
+private:
+    hid_t id_ = -1;
+    herr_t (*close_)(hid_t) = nullptr;
+};
+
+/// Silences HDF5's automatic error printing while alive; rewire reports errors itself.
+class QuietErrors {
+public:
+    QuietErrors() {
+        H5Eget_auto2(H5E_DEFAULT, &function_, &data_);
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    }
+    ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, function_, data_); }
+    QuietErrors(const QuietErrors&) = delete;
+    QuietErrors& operator=(const QuietErrors&) = delete;
+
+private:
+    H5E_auto2_t function_ = nullptr;
+    void* data_ = nullptr;
+};
+
+Handle checked(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
+    if (id < 0) throw IoError(what);
+    return Handle(id, close);
+}
+
+void check(herr_t status, const std::string& what) {
+    if (status < 0) throw IoError(what);
+}
+
+Handle string_type() {
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    return type;
+}
+
+bool exists(hid_t location, const std::string& path) {
+    // H5Lexists needs every intermediate link to exist: walk the path one component at a time.
+    std::string partial;
+    std::istringstream parts(path);
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+        if (part.empty()) continue;
+        partial += (partial.empty() ? "" : "/") + part;
+        if (H5Lexists(location, partial.c_str(), H5P_DEFAULT) <= 0) return false;
+    }
+    return true;
+}
+
+Handle open_group(hid_t location, const std::string& path, bool create) {
+    if (exists(location, path)) {
+        return checked(H5Gopen2(location, path.c_str(), H5P_DEFAULT), H5Gclose, "cannot open group " + path);
+    }
+    if (!create) throw InvalidInput("group " + path + " does not exist");
+    Handle links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(links.get(), 1);
+    return checked(H5Gcreate2(location, path.c_str(), links.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                   "cannot create group " + path);
+}
+
+// ---- attributes
+
+void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+    if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+    Handle type = string_type();
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Handle attribute = checked(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                               H5Aclose, "cannot write attribute " + name);
+    const char* text = value.c_str();
+    check(H5Awrite(attribute.get(), type.get(), &text), "cannot write attribute " + name);
+}
+
+template <typename T>
+void write_attribute_number(hid_t object, const std::string& name, T value, hid_t type) {
+    if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Handle attribute = checked(H5Acreate2(object, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                               H5Aclose, "cannot write attribute " + name);
+    check(H5Awrite(attribute.get(), type, &value), "cannot write attribute " + name);
+}
+
+bool has_attribute(hid_t object, const std::string& name) { return H5Aexists(object, name.c_str()) > 0; }
+
+std::string read_attribute(hid_t object, const std::string& name) {
+    if (!has_attribute(object, name)) throw InvalidInput("attribute '" + name + "' is missing");
+    Handle attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+    Handle type = string_type();
+    Handle stored(H5Aget_type(attribute.get()), H5Tclose);
+    if (H5Tget_class(stored.get()) != H5T_STRING) throw InvalidInput("attribute '" + name + "' is not a string");
+    if (H5Tis_variable_str(stored.get()) > 0) {
+        char* text = nullptr;
+        check(H5Aread(attribute.get(), type.get(), &text), "cannot read attribute " + name);
+        std::string value = text != nullptr ? text : "";
+        Handle space(H5Aget_space(attribute.get()), H5Sclose);
+        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, &text);
+        return value;
+    }
+    const std::size_t size = H5Tget_size(stored.get());
+    std::string value(size, '\0');
+    check(H5Aread(attribute.get(), stored.get(), value.data()), "cannot read attribute " + name);
+    value.erase(std::find(value.begin(), value.end(), '\0'), value.end());
+    return value;
+}
+
+template <typename T>
+T read_attribute_number(hid_t object, const std::string& name, hid_t type) {
+    if (!has_attribute(object, name)) throw InvalidInput("attribute '" + name + "' is missing");
+    Handle attribute(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+    T value{};
+    check(H5Aread(attribute.get(), type, &value), "cannot read attribute " + name);
+    return value;
+}
+
+// ---- datasets
+
+void write_matrix(hid_t location, const std::string& name, const Eigen::Ref<const Eigen::MatrixXd>& matrix) {
+    const RowMajor rows = matrix;
+    const hsize_t dims[2] = {static_cast<hsize_t>(rows.rows()), static_cast<hsize_t>(rows.cols())};
+    Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    Handle dataset = checked(H5Dcreate2(location, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                        H5P_DEFAULT, H5P_DEFAULT),
+                             H5Dclose, "cannot create dataset " + name);
+    if (rows.size() > 0) {
+        check(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()),
+              "cannot write dataset " + name);
+    }
+}
+
+void write_vector(hid_t location, const std::string& name, const double* values, hsize_t count) {
+    Handle space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    Handle dataset = checked(H5Dcreate2(location, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                        H5P_DEFAULT, H5P_DEFAULT),
+                             H5Dclose, "cannot create dataset " + name);
+    if (count > 0) check(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
+                         "cannot write " + name);
+}
+
+void write_integers(hid_t location, const std::string& name, const std::vector<std::int64_t>& values) {
+    const hsize_t count = values.size();
+    Handle space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    Handle dataset = checked(H5Dcreate2(location, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                                        H5P_DEFAULT, H5P_DEFAULT),
+                             H5Dclose, "cannot create dataset " + name);
+    if (count > 0) check(H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                         "cannot write " + name);
+}
+
+/// A 1D string dataset; `extendable` makes it chunked with an unlimited length.
+void write_strings(hid_t location, const std::string& name, const std::vector<std::string>& values,
+                   bool extendable = false) {
+    const hsize_t count = values.size();
+    const hsize_t unlimited = H5S_UNLIMITED;
+    Handle space(H5Screate_simple(1, &count, extendable ? &unlimited : nullptr), H5Sclose);
+    Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    if (extendable) {
+        const hsize_t chunk = 256;
+        H5Pset_chunk(properties.get(), 1, &chunk);
+    }
+    Handle type = string_type();
+    Handle dataset = checked(H5Dcreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                        properties.get(), H5P_DEFAULT),
+                             H5Dclose, "cannot create dataset " + name);
+    std::vector<const char*> pointers;
+    for (const auto& value : values) pointers.push_back(value.c_str());
+    if (count > 0) check(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+                         "cannot write " + name);
+}
+
+std::vector<hsize_t> dataset_dims(hid_t dataset) {
+    Handle space(H5Dget_space(dataset), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    return dims;
+}
+
+Handle open_dataset(hid_t location, const std::string& name) {
+    if (!exists(location, name)) throw InvalidInput("dataset " + name + " is missing");
+    return checked(H5Dopen2(location, name.c_str(), H5P_DEFAULT), H5Dclose, "cannot open dataset " + name);
+}
+
+Eigen::MatrixXd read_matrix(hid_t location, const std::string& name) {
+    Handle dataset = open_dataset(location, name);
+    const auto dims = dataset_dims(dataset.get());
+    const auto rows = static_cast<Eigen::Index>(dims.empty() ? 0 : dims[0]);
+    const auto cols = static_cast<Eigen::Index>(dims.size() < 2 ? 1 : dims[1]);
+    RowMajor values(rows, cols);
+    if (values.size() > 0) {
+        check(H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+              "cannot read " + name);
+    }
+    return values;
+}
+
+std::vector<std::int64_t> read_integers(hid_t location, const std::string& name) {
+    Handle dataset = open_dataset(location, name);
+    const auto dims = dataset_dims(dataset.get());
+    std::vector<std::int64_t> values(dims.empty() ? 0 : dims[0]);
+    if (!values.empty()) {
+        check(H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+              "cannot read " + name);
+    }
+    return values;
+}
+
+std::vector<std::string> read_strings(hid_t location, const std::string& name) {
+    Handle dataset = open_dataset(location, name);
+    const auto dims = dataset_dims(dataset.get());
+    const std::size_t count = dims.empty() ? 0 : dims[0];
+    std::vector<char*> pointers(count, nullptr);
+    Handle type = string_type();
+    if (count > 0) {
+        check(H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+              "cannot read " + name);
+    }
+    std::vector<std::string> values;
+    for (char* pointer : pointers) values.emplace_back(pointer != nullptr ? pointer : "");
+    if (count > 0) {
+        Handle space(H5Dget_space(dataset.get()), H5Sclose);
+        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+    }
+    return values;
+}
+
+/// Names of the links directly inside a group.
+std::vector<std::string> children(hid_t group) {
+    std::vector<std::string> names;
+    auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+        return 0;
+    };
+    H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names);
+    return names;
+}
+
+std::string run_path(const std::string& subject, const std::string& session) {
+    return "runs/" + subject + "/" + session;
+}
+
+void check_name(const std::string& value, const std::string& what) {
+    if (value.empty() || value.find('/') != std::string::npos || value == "." || value == "..") {
+        throw InvalidInput(what + " '" + value + "' is not a valid identifier (non-empty, no '/')");
+    }
+}
+
+}  // namespace
+
+struct CohortStore::Impl {
+    std::string path;
+    Handle file;
+    bool writable = false;
+
+    std::string where(const std::string& detail) const { return path + ": " + detail; }
+
+    /// Writes row `row` of an S × E stack, growing it (and its subject list) when row == S.
+    void write_edge_row(const std::string& kind, const std::string& session, const std::string& subject,
+                        const EdgeVector& edges) {
+        const std::string group_path = "edges/" + kind + "/" + session;
+        Handle group = open_group(file.get(), group_path, true);
+        const hsize_t edge_count = static_cast<hsize_t>(edges.size());
+        if (!exists(group.get(), "values")) {
+            const hsize_t dims[2] = {0, edge_count};
+            const hsize_t max_dims[2] = {H5S_UNLIMITED, edge_count};
+            // Square-ish 512 KB chunks: one subject (a row) and one edge (a column) both read few chunks.
+            const hsize_t chunk[2] = {32, std::max<hsize_t>(1, std::min<hsize_t>(edge_count, 2048))};
+            Handle space(H5Screate_simple(2, dims, max_dims), H5Sclose);
+            Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+            H5Pset_chunk(properties.get(), 2, chunk);
+            Handle created(H5Dcreate2(group.get(), "values", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                      properties.get(), H5P_DEFAULT),
+                           H5Dclose);
+            if (!created.valid()) throw IoError(where("cannot create " + group_path + "/values"));
+            write_strings(group.get(), "subjects", {}, true);
+        }
+        Handle values = open_dataset(group.get(), "values");
+        const auto dims = dataset_dims(values.get());
+        if (dims[1] != edge_count) {
+            throw InvalidInput(where(group_path + " holds " + std::to_string(dims[1]) + " edges per subject, not " +
+                                     std::to_string(edge_count)));
+        }
+        std::vector<std::string> subjects = read_strings(group.get(), "subjects");
+        auto found = std::find(subjects.begin(), subjects.end(), subject);
+        const hsize_t row = static_cast<hsize_t>(found - subjects.begin());
+        if (found == subjects.end()) {
+            const hsize_t grown[2] = {row + 1, edge_count};
+            check(H5Dset_extent(values.get(), grown), where("cannot grow " + group_path));
+        }
+        Handle file_space(H5Dget_space(values.get()), H5Sclose);
+        const hsize_t start[2] = {row, 0};
+        const hsize_t count[2] = {1, edge_count};
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+        Handle memory(H5Screate_simple(2, count, nullptr), H5Sclose);
+        check(H5Dwrite(values.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), H5P_DEFAULT, edges.data()),
+              where("cannot write " + group_path));
+        if (found == subjects.end()) {
+            Handle names = open_dataset(group.get(), "subjects");
+            const hsize_t length = row + 1;
+            check(H5Dset_extent(names.get(), &length), where("cannot grow subjects of " + group_path));
+            Handle name_space(H5Dget_space(names.get()), H5Sclose);
+            const hsize_t one = 1;
+            H5Sselect_hyperslab(name_space.get(), H5S_SELECT_SET, &row, nullptr, &one, nullptr);
+            Handle name_memory(H5Screate_simple(1, &one, nullptr), H5Sclose);
+            Handle type = string_type();
+            const char* text = subject.c_str();
+            check(H5Dwrite(names.get(), type.get(), name_memory.get(), name_space.get(), H5P_DEFAULT, &text),
+                  where("cannot write subjects of " + group_path));
+        }
+    }
+
+    bool committed(const std::string& subject, const std::string& session) const {
+        const std::string group_path = run_path(subject, session);
+        if (!exists(file.get(), group_path)) return false;
+        Handle group = open_group(file.get(), group_path, false);
+        return has_attribute(group.get(), "committed") &&
+               read_attribute_number<std::int64_t>(group.get(), "committed", H5T_NATIVE_INT64) == 1;
+    }
+};
+
+CohortStore::CohortStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CohortStore::CohortStore(CohortStore&&) noexcept = default;
+CohortStore& CohortStore::operator=(CohortStore&&) noexcept = default;
+CohortStore::~CohortStore() = default;
+
+const std::string& CohortStore::path() const { return impl_->path; }
+
+std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& path, bool writable) {
+    QuietErrors quiet;
+    if (!std::filesystem::exists(path)) throw IoError(path + ": no such cohort store");
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        throw IoError(path + ": not an HDF5 file (corrupt or not a rewire cohort store)");
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    impl->writable = writable;
+    impl->file = Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!impl->file.valid()) {
+        throw IoError(path + ": cannot open the HDF5 file (corrupt, or open for writing by another process)");
+    }
+    if (!has_attribute(impl->file.get(), "format") || read_attribute(impl->file.get(), "format") != "rewire-cohort") {
+        throw InvalidInput(path + ": not a rewire cohort store (no format attribute 'rewire-cohort')");
+    }
+    const auto stored_version = read_attribute_number<std::int64_t>(impl->file.get(), "format_version", H5T_NATIVE_INT64);
+    if (stored_version > kFormatVersion) {
+        throw InvalidInput(path + ": store format version " + std::to_string(stored_version) +
+                           " is newer than this rewire reads (" + std::to_string(kFormatVersion) + "); upgrade rewire");
+    }
+    return impl;
+}
+
+CohortStore CohortStore::open(const std::string& path) { return CohortStore(open_impl(path, false)); }
+
+CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHeader& header,
+                                          const std::string& command_line) {
+    if (header.values.size() != header.names.size() || header.values.empty()) {
+        throw InvalidInput(path + ": store header needs one name per region value, and at least one region");
+    }
+    if (header.coordinates.size() > 0 &&
+        (header.coordinates.rows() != static_cast<Eigen::Index>(header.values.size()) || header.coordinates.cols() != 3)) {
+        throw InvalidInput(path + ": node coordinates must be N × 3");
+    }
+    QuietErrors quiet;
+    std::unique_ptr<Impl> impl;
+    if (std::filesystem::exists(path)) {
+        impl = open_impl(path, true);
+        CohortStore existing(std::move(impl));
+        const StoreHeader stored = existing.header();
+        std::string difference;
+        if (stored.atlas_checksum != header.atlas_checksum) difference = "atlas (" + stored.atlas + " vs " + header.atlas + ")";
+        else if (stored.values != header.values) difference = "region labels";
+        else if (stored.options != header.options) difference = "options (stored " + stored.options + ", requested " + header.options + ")";
+        if (!difference.empty()) {
+            throw InvalidInput(path + ": this store was made with other " + difference +
+                               "; results made with different settings are never mixed: write to a new file, "
+                               "or remove this one to start over");
+        }
+        impl = std::move(existing.impl_);
+        // Remove runs an interrupted writer left uncommitted.
+        if (exists(impl->file.get(), "runs")) {
+            Handle runs = open_group(impl->file.get(), "runs", false);
+            for (const auto& subject : children(runs.get())) {
+                Handle subject_group = open_group(runs.get(), subject, false);
+                for (const auto& session : children(subject_group.get())) {
+                    if (!impl->committed(subject, session)) H5Ldelete(subject_group.get(), session.c_str(), H5P_DEFAULT);
+                }
+            }
+        }
+    } else {
+        const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty() && !std::filesystem::exists(parent)) {
+            throw IoError(path + ": folder " + parent.string() + " does not exist");
+        }
+        impl = std::make_unique<Impl>();
+        impl->path = path;
+        impl->writable = true;
+        impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+        if (!impl->file.valid()) throw IoError(path + ": cannot create the HDF5 file");
+        const hid_t root = impl->file.get();
+        write_attribute(root, "format", "rewire-cohort");
+        write_attribute_number<std::int64_t>(root, "format_version", kFormatVersion, H5T_STD_I64LE);
+        write_attribute(root, "atlas", header.atlas);
+        write_attribute(root, "atlas_checksum", header.atlas_checksum);
+        write_attribute(root, "options", header.options);
+        write_attribute(root, "edge_order", kEdgeOrder);
+        Handle nodes = open_group(root, "nodes", true);
+        write_integers(nodes.get(), "values", header.values);
+        write_strings(nodes.get(), "names", header.names);
+        Eigen::MatrixXd coordinates = header.coordinates;
+        if (coordinates.size() == 0) {
+            coordinates = Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(header.values.size()), 3,
+                                                    std::numeric_limits<double>::quiet_NaN());
+        }
+        write_matrix(nodes.get(), "coordinates", coordinates);
+    }
+    write_attribute(impl->file.get(), "rewire_version", version);
+    write_attribute(impl->file.get(), "command_line", command_line);
+    H5Fflush(impl->file.get(), H5F_SCOPE_GLOBAL);
+    return CohortStore(std::move(impl));
+}
+
+StoreHeader CohortStore::header() const {
+    QuietErrors quiet;
+    const hid_t root = impl_->file.get();
+    StoreHeader header;
+    header.atlas = read_attribute(root, "atlas");
+    header.atlas_checksum = read_attribute(root, "atlas_checksum");
+    header.options = read_attribute(root, "options");
+    Handle nodes = open_group(root, "nodes", false);
+    header.values = read_integers(nodes.get(), "values");
+    header.names = read_strings(nodes.get(), "names");
+    header.coordinates = read_matrix(nodes.get(), "coordinates");
+    return header;
+}
+
+std::vector<std::pair<std::string, std::string>> CohortStore::runs() const {
+    QuietErrors quiet;
+    std::vector<std::pair<std::string, std::string>> result;
+    if (!exists(impl_->file.get(), "runs")) return result;
+    Handle runs = open_group(impl_->file.get(), "runs", false);
+    for (const auto& subject : children(runs.get())) {
+        Handle subject_group = open_group(runs.get(), subject, false);
+        for (const auto& session : children(subject_group.get())) {
+            if (impl_->committed(subject, session)) result.emplace_back(subject, session);
+        }
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+std::optional<std::string> CohortStore::fingerprint(const std::string& subject, const std::string& session) const {
+    QuietErrors quiet;
+    if (!impl_->committed(subject, session)) return std::nullopt;
+    Handle group = open_group(impl_->file.get(), run_path(subject, session), false);
+    return read_attribute(group.get(), "fingerprint");
+}
+
+void CohortStore::commit(const RunRecord& run) {
+    if (!impl_->writable) throw InvalidInput(impl_->path + ": store is open read-only");
+    check_name(run.subject, "subject");
+    check_name(run.session, "session");
+    const Eigen::Index n = static_cast<Eigen::Index>(header().values.size());
+    if (run.timeseries.cols() != n || run.coverage.size() != n) {
+        throw InvalidInput(impl_->where("run " + run.subject + "/" + run.session + " has " +
+                                        std::to_string(run.timeseries.cols()) + " regions, the store " +
+                                        std::to_string(n)));
+    }
+    for (const auto& [kind, matrix] : run.measures) {
+        check_name(kind, "measure");
+        if (matrix.rows() != n || matrix.cols() != n) {
+            throw InvalidInput(impl_->where("measure " + kind + " of " + run.subject + "/" + run.session +
+                                            " is not " + std::to_string(n) + " × " + std::to_string(n)));
+        }
+    }
+    QuietErrors quiet;
+    const hid_t root = impl_->file.get();
+    const std::string group_path = run_path(run.subject, run.session);
+    if (exists(root, group_path)) {
+        check(H5Ldelete(root, group_path.c_str(), H5P_DEFAULT), impl_->where("cannot replace " + group_path));
+    }
+    {
+        Handle group = open_group(root, group_path, true);
+        write_matrix(group.get(), "timeseries", run.timeseries);
+        write_integers(group.get(), "sample_mask", run.sample_mask);
+        write_vector(group.get(), "coverage", run.coverage.data(), static_cast<hsize_t>(run.coverage.size()));
+        Handle measures = open_group(group.get(), "connectivity", true);
+        for (const auto& [kind, matrix] : run.measures) write_matrix(measures.get(), kind, matrix);
+        write_attribute(group.get(), "subject", run.subject);
+        write_attribute(group.get(), "session", run.session);
+        write_attribute(group.get(), "fingerprint", run.fingerprint);
+        write_attribute(group.get(), "inputs", run.inputs);
+        write_attribute(group.get(), "checksums", run.checksums);
+        write_attribute_number(group.get(), "tr", run.tr, H5T_IEEE_F64LE);
+        write_attribute_number(group.get(), "mean_fd", run.mean_fd, H5T_IEEE_F64LE);
+        write_attribute_number(group.get(), "mean_dvars", run.mean_dvars, H5T_IEEE_F64LE);
+        write_attribute_number<std::int64_t>(group.get(), "frames_total", run.frames_total, H5T_STD_I64LE);
+        write_attribute_number<std::int64_t>(group.get(), "frames_censored", run.frames_censored, H5T_STD_I64LE);
+    }
+    for (const auto& [kind, matrix] : run.measures) {
+        impl_->write_edge_row(kind, run.session, run.subject, edge_vector(matrix));
+    }
+    // The run becomes visible only now: a crash before this line leaves it uncommitted.
+    Handle group = open_group(root, group_path, false);
+    write_attribute_number<std::int64_t>(group.get(), "committed", 1, H5T_STD_I64LE);
+    check(H5Fflush(root, H5F_SCOPE_GLOBAL), impl_->where("cannot flush"));
+}
+
+RunRecord CohortStore::read_run(const std::string& subject, const std::string& session) const {
+    QuietErrors quiet;
+    if (!impl_->committed(subject, session)) {
+        throw InvalidInput(impl_->where("no committed run for subject " + subject + ", session " + session));
+    }
+    Handle group = open_group(impl_->file.get(), run_path(subject, session), false);
+    RunRecord run;
+    run.subject = subject;
+    run.session = session;
+    run.fingerprint = read_attribute(group.get(), "fingerprint");
+    run.inputs = read_attribute(group.get(), "inputs");
+    run.checksums = read_attribute(group.get(), "checksums");
+    run.timeseries = read_matrix(group.get(), "timeseries");
+    run.sample_mask = read_integers(group.get(), "sample_mask");
+    run.coverage = read_matrix(group.get(), "coverage");
+    run.tr = read_attribute_number<double>(group.get(), "tr", H5T_NATIVE_DOUBLE);
+    run.mean_fd = read_attribute_number<double>(group.get(), "mean_fd", H5T_NATIVE_DOUBLE);
+    run.mean_dvars = read_attribute_number<double>(group.get(), "mean_dvars", H5T_NATIVE_DOUBLE);
+    run.frames_total = read_attribute_number<std::int64_t>(group.get(), "frames_total", H5T_NATIVE_INT64);
+    run.frames_censored = read_attribute_number<std::int64_t>(group.get(), "frames_censored", H5T_NATIVE_INT64);
+    Handle measures = open_group(group.get(), "connectivity", false);
+    for (const auto& kind : children(measures.get())) run.measures[kind] = read_matrix(measures.get(), kind);
+    return run;
+}
+
+EdgeStack CohortStore::edges(const std::string& kind, const std::string& session) const {
+    QuietErrors quiet;
+    const std::string group_path = "edges/" + kind + "/" + session;
+    if (!exists(impl_->file.get(), group_path)) {
+        throw InvalidInput(impl_->where("no " + kind + " edges for session " + session + " (measures: " +
+                                        [&] { std::string s; for (const auto& k : kinds()) s += (s.empty() ? "" : ", ") + k; return s; }() + ")"));
+    }
+    Handle group = open_group(impl_->file.get(), group_path, false);
+    const std::vector<std::string> subjects = read_strings(group.get(), "subjects");
+    const Eigen::MatrixXd all = read_matrix(group.get(), "values");
+    // Rows of runs that were never committed (an interrupted writer) are not results.
+    EdgeStack stack;
+    std::vector<Eigen::Index> keep;
+    for (std::size_t s = 0; s < subjects.size() && static_cast<Eigen::Index>(s) < all.rows(); ++s) {
+        if (impl_->committed(subjects[s], session)) {
+            keep.push_back(static_cast<Eigen::Index>(s));
+            stack.subjects.push_back(subjects[s]);
+        }
+    }
+    stack.values.resize(static_cast<Eigen::Index>(keep.size()), all.cols());
+    for (std::size_t r = 0; r < keep.size(); ++r) stack.values.row(static_cast<Eigen::Index>(r)) = all.row(keep[r]);
+    return stack;
+}
+
+std::vector<std::string> CohortStore::kinds() const {
+    QuietErrors quiet;
+    if (!exists(impl_->file.get(), "edges")) return {};
+    Handle edges = open_group(impl_->file.get(), "edges", false);
+    return children(edges.get());
+}
+
+}  // namespace rewire
