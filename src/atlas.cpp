@@ -2,6 +2,7 @@
 #include "rewire/atlas.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -111,6 +112,18 @@ std::vector<bool> mask_on_grid(const ImageGeometry& grid, const NiftiImage* mask
     return inside;
 }
 
+/// True when the 3 × 3 part of `affine` is diagonal with no zero on the diagonal.
+bool axis_aligned(const Affine& affine) {
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) {
+            if ((i == j) != (affine(i, j) != 0.0)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 std::vector<std::string> default_names(std::int64_t count) {
     std::vector<std::string> names;
     for (std::int64_t r = 1; r <= count; ++r) {
@@ -129,21 +142,60 @@ std::vector<std::int64_t> nearest_voxels(const ImageGeometry& grid, const ImageG
         }
         return result;
     }
-    const Affine map = voxel_to_voxel(grid, source);
     const auto& n = source.dims;
+    // scipy.ndimage order 0, mode 'constant' (what nilearn resamples with): a point is outside unless
+    // 0 <= c <= n - 1 before rounding, so the half voxel beyond each edge is background.
+    auto nearest = [](double c, std::int64_t size) -> std::int64_t {
+        if (!(c >= 0.0 && c <= static_cast<double>(size - 1))) {
+            return -1;
+        }
+        return static_cast<std::int64_t>(std::floor(c + 0.5));
+    };
+    if (axis_aligned(grid.affine) && axis_aligned(source.affine)) {
+        // nilearn's arithmetic, so that voxels at exactly half-way round the same way: LAPACK inverts
+        // a diagonal affine to 1/s and -t·(1/s), the product gives zoom a and offset b, and scipy's
+        // zoom_shift samples (k + b/a)·a.
+        std::array<std::vector<std::int64_t>, 3> along;
+        for (int axis = 0; axis < 3; ++axis) {
+            const double inverse = 1.0 / source.affine(axis, axis);
+            const double zoom = inverse * grid.affine(axis, axis);
+            const double offset = inverse * grid.affine(axis, 3) + (-source.affine(axis, 3) * inverse);
+            const double shift = offset / zoom;
+            for (std::int64_t k = 0; k < grid.dims[axis]; ++k) {
+                along[axis].push_back(nearest((static_cast<double>(k) + shift) * zoom, n[axis]));
+            }
+        }
+        std::size_t v = 0;
+        for (std::int64_t k = 0; k < grid.dims[2]; ++k) {
+            for (std::int64_t j = 0; j < grid.dims[1]; ++j) {
+                for (std::int64_t i = 0; i < grid.dims[0]; ++i, ++v) {
+                    const std::int64_t si = along[0][i], sj = along[1][j], sk = along[2][k];
+                    if (si >= 0 && sj >= 0 && sk >= 0) {
+                        result[v] = si + n[0] * (sj + n[1] * sk);
+                    }
+                }
+            }
+        }
+        return result;
+    }
+    const Affine map = voxel_to_voxel(grid, source);
     std::size_t v = 0;
     for (std::int64_t k = 0; k < grid.dims[2]; ++k) {
         for (std::int64_t j = 0; j < grid.dims[1]; ++j) {
             for (std::int64_t i = 0; i < grid.dims[0]; ++i, ++v) {
-                const Eigen::Vector4d c = map * Eigen::Vector4d(double(i), double(j), double(k), 1.0);
-                const double si = std::floor(c[0] + 0.5);
-                const double sj = std::floor(c[1] + 0.5);
-                const double sk = std::floor(c[2] + 0.5);
-                if (si < 0 || sj < 0 || sk < 0 || si >= double(n[0]) || sj >= double(n[1]) || sk >= double(n[2])) {
-                    continue;
+                Eigen::Vector4d c = map * Eigen::Vector4d(double(i), double(j), double(k), 1.0);
+                // Eigen and LAPACK invert a rotated affine with different rounding: a point that lies
+                // on a voxel edge or half-way in exact arithmetic is put exactly there.
+                for (int axis = 0; axis < 3; ++axis) {
+                    const double half = std::round(2.0 * c[axis]) / 2.0;
+                    if (std::abs(c[axis] - half) < 1e-9) c[axis] = half;
                 }
-                result[v] = static_cast<std::int64_t>(si) +
-                            n[0] * (static_cast<std::int64_t>(sj) + n[1] * static_cast<std::int64_t>(sk));
+                const std::int64_t si = nearest(c[0], n[0]);
+                const std::int64_t sj = nearest(c[1], n[1]);
+                const std::int64_t sk = nearest(c[2], n[2]);
+                if (si >= 0 && sj >= 0 && sk >= 0) {
+                    result[v] = si + n[0] * (sj + n[1] * sk);
+                }
             }
         }
     }

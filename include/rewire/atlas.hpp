@@ -86,7 +86,8 @@ private:
 };
 
 /// For each voxel of `grid`, the linear index of the nearest voxel of `source` in world space, or -1
-/// when it falls outside `source`. Rounds as scipy.ndimage order-0 sampling (floor(x + 0.5)).
+/// when it falls outside `source`. Follows scipy.ndimage order-0 sampling in mode 'constant', as
+/// nilearn resamples: outside unless 0 <= x <= n - 1 in every axis, then rounded as floor(x + 0.5).
 std::vector<std::int64_t> nearest_voxels(const ImageGeometry& grid, const ImageGeometry& source);
 
 }  // namespace rewire
