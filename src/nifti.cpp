@@ -557,6 +557,19 @@ NiftiWriter::NiftiWriter(const std::string& path, const ImageGeometry& geometry,
     if (options.scl_slope == 0.0 || !std::isfinite(options.scl_slope)) {
         throw InvalidInput(path + ": scl_slope must be finite and non-zero");
     }
+    const auto header = nifti1_header_bytes(geometry, options);
+    // Convert voxels with the float32 scaling the header holds, as readers will apply it. (Read back
+    // from the header bytes: GCC 12 -O2 drops a plain double → float → double round trip here.)
+    float slope = 0.0f;
+    float inter = 0.0f;
+    std::memcpy(&slope, header.data() + 112, sizeof(float));
+    std::memcpy(&inter, header.data() + 116, sizeof(float));
+    if (slope == 0.0f || !std::isfinite(slope) || !std::isfinite(inter)) {
+        throw InvalidInput(path + ": scl_slope " + std::to_string(options.scl_slope) + " / scl_inter " +
+                           std::to_string(options.scl_inter) + " do not fit the float32 header fields");
+    }
+    w.options.scl_slope = slope;
+    w.options.scl_inter = inter;
     w.gzip = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
     w.temporary = path + ".part";
     if (w.gzip) {
@@ -573,7 +586,6 @@ NiftiWriter::NiftiWriter(const std::string& path, const ImageGeometry& geometry,
             throw IoError(path + ": cannot create " + w.temporary + ": " + std::strerror(errno));
         }
     }
-    const auto header = nifti1_header_bytes(geometry, options);
     w.put(header.data(), header.size());
 }
 
