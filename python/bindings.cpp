@@ -227,4 +227,5 @@ PYBIND11_MODULE(_core, m) {
     rewire::python::bind_signal(m);
     rewire::python::bind_confounds(m);
     rewire::python::bind_estimators(m);
+    rewire::python::bind_cohort(m);
 }

@@ -8,5 +8,6 @@ namespace rewire::python {
 void bind_signal(pybind11::module_& m);       // bind_signal.cpp: detrend, filters, clean()
 void bind_confounds(pybind11::module_& m);    // bind_confounds.cpp: fMRIPrep confounds, strategies
 void bind_estimators(pybind11::module_& m);   // bind_estimators.cpp: covariance estimators, tangent
+void bind_cohort(pybind11::module_& m);       // bind_cohort.cpp: the HDF5 cohort store
 
 }  // namespace rewire::python

@@ -1,0 +1,62 @@
+// rewire._core: the HDF5 cohort store. Arrays cross as numpy float64 (time series (T, N)).
+#include <pybind11/eigen.h>
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "rewire/cohort_store.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace rewire::python {
+
+void bind_cohort(py::module_& m) {
+    py::class_<StoreHeader>(m, "StoreHeader")
+        .def(py::init<>())
+        .def_readwrite("atlas", &StoreHeader::atlas)
+        .def_readwrite("atlas_checksum", &StoreHeader::atlas_checksum)
+        .def_readwrite("values", &StoreHeader::values)
+        .def_readwrite("names", &StoreHeader::names)
+        .def_readwrite("coordinates", &StoreHeader::coordinates)
+        .def_readwrite("options", &StoreHeader::options);
+
+    py::class_<RunRecord>(m, "RunRecord")
+        .def(py::init<>())
+        .def_readwrite("subject", &RunRecord::subject)
+        .def_readwrite("session", &RunRecord::session)
+        .def_readwrite("fingerprint", &RunRecord::fingerprint)
+        .def_readwrite("inputs", &RunRecord::inputs)
+        .def_readwrite("checksums", &RunRecord::checksums)
+        .def_readwrite("timeseries", &RunRecord::timeseries)
+        .def_readwrite("sample_mask", &RunRecord::sample_mask)
+        .def_readwrite("coverage", &RunRecord::coverage)
+        .def_readwrite("tr", &RunRecord::tr)
+        .def_readwrite("mean_fd", &RunRecord::mean_fd)
+        .def_readwrite("mean_dvars", &RunRecord::mean_dvars)
+        .def_readwrite("frames_total", &RunRecord::frames_total)
+        .def_readwrite("frames_censored", &RunRecord::frames_censored)
+        .def_readwrite("measures", &RunRecord::measures);
+
+    py::class_<CohortStore>(m, "CohortStore")
+        .def_static("open", &CohortStore::open, "path"_a, py::call_guard<py::gil_scoped_release>())
+        .def_static("open_for_writing", &CohortStore::open_for_writing, "path"_a, "header"_a, "command_line"_a,
+                    py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("path", &CohortStore::path)
+        .def("header", &CohortStore::header)
+        .def("runs", &CohortStore::runs)
+        .def("fingerprint", &CohortStore::fingerprint, "subject"_a, "session"_a)
+        .def("commit", &CohortStore::commit, "run"_a, py::call_guard<py::gil_scoped_release>())
+        .def("read_run", &CohortStore::read_run, "subject"_a, "session"_a, py::call_guard<py::gil_scoped_release>())
+        .def("edges", [](const CohortStore& store, const std::string& kind, const std::string& session) {
+            EdgeStack stack;
+            {
+                py::gil_scoped_release release;
+                stack = store.edges(kind, session);
+            }
+            return py::make_tuple(stack.subjects, stack.values);
+        }, "kind"_a, "session"_a)
+        .def("kinds", &CohortStore::kinds)
+        .def("close", [](CohortStore& store) { CohortStore closed = std::move(store); }, "Closes the file.");
+}
+
+}  // namespace rewire::python
