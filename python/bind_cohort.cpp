@@ -56,6 +56,8 @@ void bind_cohort(py::module_& m) {
             return py::make_tuple(stack.subjects, stack.values);
         }, "kind"_a, "session"_a)
         .def("kinds", &CohortStore::kinds)
+        .def("set_text", &CohortStore::set_text, "name"_a, "value"_a)
+        .def("text", &CohortStore::text, "name"_a)
         .def("close", [](CohortStore& store) { CohortStore closed = std::move(store); }, "Closes the file.");
 }
 

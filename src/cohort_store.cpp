@@ -607,4 +607,17 @@ std::vector<std::string> CohortStore::kinds() const {
     return children(edges.get());
 }
 
+void CohortStore::set_text(const std::string& name, const std::string& value) {
+    if (!impl_->writable) throw InvalidInput(impl_->path + ": store is open read-only");
+    QuietErrors quiet;
+    write_attribute(impl_->file.get(), name, value);
+    check(H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL), impl_->where("cannot flush"));
+}
+
+std::optional<std::string> CohortStore::text(const std::string& name) const {
+    QuietErrors quiet;
+    if (!has_attribute(impl_->file.get(), name)) return std::nullopt;
+    return read_attribute(impl_->file.get(), name);
+}
+
 }  // namespace rewire

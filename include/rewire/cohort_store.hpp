@@ -3,7 +3,8 @@
 // Layout (format_version 1; every array row-major, so h5py sees the shapes written here, and MATLAB's
 // h5read sees them transposed):
 //   /                         attributes: format "rewire-cohort", format_version, rewire_version, atlas,
-//                             atlas_checksum, options (JSON), command_line, edge_order
+//                             atlas_checksum, options (JSON), command_line, edge_order,
+//                             participants (the study's participants.tsv, as text)
 //   /nodes/values             N int64 label values          /nodes/names  N strings
 //   /nodes/coordinates        N × 3 region centroids (mm)
 //   /runs/<subject>/<session> one group per scan; attribute committed = 1 is written last
@@ -99,6 +100,12 @@ public:
 
     /// Measures (kinds) present in the store.
     std::vector<std::string> kinds() const;
+
+    /// Stores a text attribute on the root (e.g. "participants": the study's participants.tsv).
+    void set_text(const std::string& name, const std::string& value);
+
+    /// A text attribute of the root, if present.
+    std::optional<std::string> text(const std::string& name) const;
 
 private:
     struct Impl;
