@@ -114,10 +114,9 @@ Extraction ParcelReducer::finish() const {
             good += ever_bad_[static_cast<std::size_t>(e)] ? 0 : 1;
         }
         const auto total = p.atlas_voxels[static_cast<std::size_t>(r)];
+        // No column is blanked here: a volume's mean is NaN only when none of the region's voxels is
+        // finite in that volume (add_typed), even if every voxel misses some other volume.
         result.coverage[r] = total > 0 ? static_cast<double>(good) / static_cast<double>(total) : 0.0;
-        if (good == 0 && p.weights.empty()) {
-            result.signals.col(r).setConstant(std::numeric_limits<double>::quiet_NaN());
-        }
     }
     return result;
 }
