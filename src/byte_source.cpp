@@ -54,25 +54,44 @@ public:
                 state_.avail_in = avail;
                 continue;
             }
-            if (state_.avail_in == 0 && !refill()) {
-                throw IoError(path_ + ": compressed data ends early (truncated .gz file?) after " +
-                              std::to_string(state_.total_out) + " uncompressed bytes");
-            }
-            state_.next_out = out + produced;
-            const std::size_t want = count - produced;
-            state_.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(want, 1u << 30));
-            const std::uint32_t before = state_.avail_out;
-            const int status = isal_inflate(&state_);
-            if (status < 0 || status == ISAL_NEED_DICT) {
-                throw IoError(path_ + ": corrupt gzip stream (" + describe(status) + ") after " +
-                              std::to_string(state_.total_out) + " uncompressed bytes");
-            }
-            produced += before - state_.avail_out;
+            produced += step(out + produced, count - produced);
         }
         return produced;
     }
 
+    void finish() override {
+        // The member's trailer (CRC-32 and length) follows the last byte the caller needs: inflate up
+        // to it, so that corrupt bytes are reported instead of returned as voxels. Data after the
+        // image is ignored, as nibabel does.
+        std::array<std::uint8_t, 4096> scratch{};
+        while (state_.block_state != ISAL_BLOCK_FINISH) {
+            step(scratch.data(), scratch.size());
+        }
+    }
+
 private:
+    /// One isal_inflate call into `out`; returns the bytes produced. Throws on a corrupt stream, and
+    /// on a stream that ends inside a member (a truncated file).
+    std::size_t step(std::uint8_t* out, std::size_t count) {
+        if (state_.avail_in == 0) {
+            refill();  // at the end of the file ISA-L may still hold decoded bytes: call it anyway
+        }
+        state_.next_out = out;
+        state_.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(count, 1u << 30));
+        const std::uint32_t before = state_.avail_out;
+        const int status = isal_inflate(&state_);
+        if (status < 0 || status == ISAL_NEED_DICT) {
+            throw IoError(path_ + ": corrupt gzip stream (" + describe(status) + ") after " +
+                          std::to_string(state_.total_out) + " uncompressed bytes");
+        }
+        const std::size_t produced = before - state_.avail_out;
+        if (produced == 0 && state_.avail_in == 0 && eof_ && state_.block_state != ISAL_BLOCK_FINISH) {
+            throw IoError(path_ + ": compressed data ends early (truncated .gz file?) after " +
+                          std::to_string(state_.total_out) + " uncompressed bytes");
+        }
+        return produced;
+    }
+
     bool refill() {
         if (eof_) {
             return false;

@@ -15,6 +15,9 @@ public:
     virtual ~ByteSource() = default;
     /// Reads up to `count` bytes; returns how many were read (fewer only at the end of the data).
     virtual std::size_t read(void* destination, std::size_t count) = 0;
+    /// Called after the last byte the caller needs: checks what follows it (for gzip, the CRC-32 of
+    /// the member). Throws IoError when the data is corrupt.
+    virtual void finish() {}
     /// Skips `count` bytes; returns how many were skipped.
     std::size_t skip(std::size_t count);
     /// Opens `path`; throws IoError when it cannot be opened.

@@ -363,17 +363,19 @@ NiftiStream::NiftiStream(const std::string& path) : impl_(std::make_unique<Impl>
     const NiftiHeader& h = impl_->header;
     const std::int64_t header_size = h.version == 1 ? kNifti1HeaderSize : kNifti2HeaderSize;
     const std::uint64_t data_bytes = static_cast<std::uint64_t>(volume_bytes()) * h.geometry.volumes;
-    if (!has_gzip_magic(path)) {
-        // Uncompressed: the size check costs nothing, so fail before reading anything.
-        const std::uint64_t size = file_size_or_zero(path);
-        if (size < static_cast<std::uint64_t>(h.vox_offset) + data_bytes) {
-            std::ostringstream message;
-            message << path << ": header dims " << h.geometry.dims[0] << "x" << h.geometry.dims[1] << "x"
-                    << h.geometry.dims[2] << "x" << h.geometry.volumes << " (" << datatype_name(h.datatype)
-                    << ") need " << data_bytes << " bytes of voxel data from offset " << h.vox_offset
-                    << ", but the file is " << size << " bytes long";
-            throw InvalidInput(message.str());
-        }
+    // The size check costs nothing, so fail before reading (or allocating) anything. Deflate cannot
+    // compress better than 1032:1, which bounds what a .gz file of a given size can hold.
+    const bool gzip = has_gzip_magic(path);
+    const std::uint64_t size = file_size_or_zero(path);
+    const std::uint64_t capacity = gzip ? 1032 * size + 1024 : size;
+    if (capacity < static_cast<std::uint64_t>(h.vox_offset) + data_bytes) {
+        std::ostringstream message;
+        message << path << ": header dims " << h.geometry.dims[0] << "x" << h.geometry.dims[1] << "x"
+                << h.geometry.dims[2] << "x" << h.geometry.volumes << " (" << datatype_name(h.datatype)
+                << ") need " << data_bytes << " bytes of voxel data from offset " << h.vox_offset
+                << ", but the file is " << size << " bytes long"
+                << (gzip ? " (compressed; it cannot hold that much)" : "");
+        throw InvalidInput(message.str());
     }
     const std::int64_t to_skip = h.vox_offset - header_size;
     if (static_cast<std::int64_t>(impl_->source->skip(static_cast<std::size_t>(to_skip))) < to_skip) {
@@ -418,6 +420,9 @@ bool NiftiStream::read_raw(void* destination) {
         }
     }
     ++impl_->next_volume;
+    if (impl_->next_volume == h.geometry.volumes) {
+        impl_->source->finish();  // gzip: the CRC after the last voxel vouches for all of them
+    }
     return true;
 }
 
