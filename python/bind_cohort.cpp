@@ -58,7 +58,14 @@ void bind_cohort(py::module_& m) {
         .def("kinds", &CohortStore::kinds)
         .def("set_text", &CohortStore::set_text, "name"_a, "value"_a)
         .def("text", &CohortStore::text, "name"_a)
-        .def("close", [](CohortStore& store) { CohortStore closed = std::move(store); }, "Closes the file.");
+        .def("close", &CohortStore::close, "Closes the file; later calls raise ValueError.");
+
+    m.def("write_edge_file", [](const std::string& path, std::vector<std::string> subjects, const Eigen::MatrixXd& values,
+                                const std::vector<std::string>& names, const std::map<std::string, std::string>& attributes) {
+        EdgeStack stack{std::move(subjects), values};
+        py::gil_scoped_release release;
+        write_edge_file(path, stack, names, attributes);
+    }, "path"_a, "subjects"_a, "values"_a, "names"_a, "attributes"_a);
 }
 
 }  // namespace rewire::python

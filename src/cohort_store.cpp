@@ -369,7 +369,14 @@ CohortStore::CohortStore(CohortStore&&) noexcept = default;
 CohortStore& CohortStore::operator=(CohortStore&&) noexcept = default;
 CohortStore::~CohortStore() = default;
 
-const std::string& CohortStore::path() const { return impl_->path; }
+const std::string& CohortStore::path() const { return self().path; }
+
+CohortStore::Impl& CohortStore::self() const {
+    if (!impl_) throw InvalidInput("cohort store is closed");
+    return *impl_;
+}
+
+void CohortStore::close() { impl_.reset(); }
 
 std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& path, bool writable) {
     QuietErrors quiet;
@@ -467,7 +474,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
 
 StoreHeader CohortStore::header() const {
     QuietErrors quiet;
-    const hid_t root = impl_->file.get();
+    const hid_t root = self().file.get();
     StoreHeader header;
     header.atlas = read_attribute(root, "atlas");
     header.atlas_checksum = read_attribute(root, "atlas_checksum");
@@ -482,12 +489,12 @@ StoreHeader CohortStore::header() const {
 std::vector<std::pair<std::string, std::string>> CohortStore::runs() const {
     QuietErrors quiet;
     std::vector<std::pair<std::string, std::string>> result;
-    if (!exists(impl_->file.get(), "runs")) return result;
-    Handle runs = open_group(impl_->file.get(), "runs", false);
+    if (!exists(self().file.get(), "runs")) return result;
+    Handle runs = open_group(self().file.get(), "runs", false);
     for (const auto& subject : children(runs.get())) {
         Handle subject_group = open_group(runs.get(), subject, false);
         for (const auto& session : children(subject_group.get())) {
-            if (impl_->committed(subject, session)) result.emplace_back(subject, session);
+            if (self().committed(subject, session)) result.emplace_back(subject, session);
         }
     }
     std::sort(result.begin(), result.end());
@@ -496,33 +503,33 @@ std::vector<std::pair<std::string, std::string>> CohortStore::runs() const {
 
 std::optional<std::string> CohortStore::fingerprint(const std::string& subject, const std::string& session) const {
     QuietErrors quiet;
-    if (!impl_->committed(subject, session)) return std::nullopt;
-    Handle group = open_group(impl_->file.get(), run_path(subject, session), false);
+    if (!self().committed(subject, session)) return std::nullopt;
+    Handle group = open_group(self().file.get(), run_path(subject, session), false);
     return read_attribute(group.get(), "fingerprint");
 }
 
 void CohortStore::commit(const RunRecord& run) {
-    if (!impl_->writable) throw InvalidInput(impl_->path + ": store is open read-only");
+    if (!self().writable) throw InvalidInput(self().path + ": store is open read-only");
     check_name(run.subject, "subject");
     check_name(run.session, "session");
     const Eigen::Index n = static_cast<Eigen::Index>(header().values.size());
     if (run.timeseries.cols() != n || run.coverage.size() != n) {
-        throw InvalidInput(impl_->where("run " + run.subject + "/" + run.session + " has " +
+        throw InvalidInput(self().where("run " + run.subject + "/" + run.session + " has " +
                                         std::to_string(run.timeseries.cols()) + " regions, the store " +
                                         std::to_string(n)));
     }
     for (const auto& [kind, matrix] : run.measures) {
         check_name(kind, "measure");
         if (matrix.rows() != n || matrix.cols() != n) {
-            throw InvalidInput(impl_->where("measure " + kind + " of " + run.subject + "/" + run.session +
+            throw InvalidInput(self().where("measure " + kind + " of " + run.subject + "/" + run.session +
                                             " is not " + std::to_string(n) + " × " + std::to_string(n)));
         }
     }
     QuietErrors quiet;
-    const hid_t root = impl_->file.get();
+    const hid_t root = self().file.get();
     const std::string group_path = run_path(run.subject, run.session);
     if (exists(root, group_path)) {
-        check(H5Ldelete(root, group_path.c_str(), H5P_DEFAULT), impl_->where("cannot replace " + group_path));
+        check(H5Ldelete(root, group_path.c_str(), H5P_DEFAULT), self().where("cannot replace " + group_path));
     }
     {
         Handle group = open_group(root, group_path, true);
@@ -543,20 +550,20 @@ void CohortStore::commit(const RunRecord& run) {
         write_attribute_number<std::int64_t>(group.get(), "frames_censored", run.frames_censored, H5T_STD_I64LE);
     }
     for (const auto& [kind, matrix] : run.measures) {
-        impl_->write_edge_row(kind, run.session, run.subject, edge_vector(matrix));
+        self().write_edge_row(kind, run.session, run.subject, edge_vector(matrix));
     }
     // The run becomes visible only now: a crash before this line leaves it uncommitted.
     Handle group = open_group(root, group_path, false);
     write_attribute_number<std::int64_t>(group.get(), "committed", 1, H5T_STD_I64LE);
-    check(H5Fflush(root, H5F_SCOPE_GLOBAL), impl_->where("cannot flush"));
+    check(H5Fflush(root, H5F_SCOPE_GLOBAL), self().where("cannot flush"));
 }
 
 RunRecord CohortStore::read_run(const std::string& subject, const std::string& session) const {
     QuietErrors quiet;
-    if (!impl_->committed(subject, session)) {
-        throw InvalidInput(impl_->where("no committed run for subject " + subject + ", session " + session));
+    if (!self().committed(subject, session)) {
+        throw InvalidInput(self().where("no committed run for subject " + subject + ", session " + session));
     }
-    Handle group = open_group(impl_->file.get(), run_path(subject, session), false);
+    Handle group = open_group(self().file.get(), run_path(subject, session), false);
     RunRecord run;
     run.subject = subject;
     run.session = session;
@@ -579,18 +586,18 @@ RunRecord CohortStore::read_run(const std::string& subject, const std::string& s
 EdgeStack CohortStore::edges(const std::string& kind, const std::string& session) const {
     QuietErrors quiet;
     const std::string group_path = "edges/" + kind + "/" + session;
-    if (!exists(impl_->file.get(), group_path)) {
-        throw InvalidInput(impl_->where("no " + kind + " edges for session " + session + " (measures: " +
+    if (!exists(self().file.get(), group_path)) {
+        throw InvalidInput(self().where("no " + kind + " edges for session " + session + " (measures: " +
                                         [&] { std::string s; for (const auto& k : kinds()) s += (s.empty() ? "" : ", ") + k; return s; }() + ")"));
     }
-    Handle group = open_group(impl_->file.get(), group_path, false);
+    Handle group = open_group(self().file.get(), group_path, false);
     const std::vector<std::string> subjects = read_strings(group.get(), "subjects");
     const Eigen::MatrixXd all = read_matrix(group.get(), "values");
     // Rows of runs that were never committed (an interrupted writer) are not results.
     EdgeStack stack;
     std::vector<Eigen::Index> keep;
     for (std::size_t s = 0; s < subjects.size() && static_cast<Eigen::Index>(s) < all.rows(); ++s) {
-        if (impl_->committed(subjects[s], session)) {
+        if (self().committed(subjects[s], session)) {
             keep.push_back(static_cast<Eigen::Index>(s));
             stack.subjects.push_back(subjects[s]);
         }
@@ -602,22 +609,50 @@ EdgeStack CohortStore::edges(const std::string& kind, const std::string& session
 
 std::vector<std::string> CohortStore::kinds() const {
     QuietErrors quiet;
-    if (!exists(impl_->file.get(), "edges")) return {};
-    Handle edges = open_group(impl_->file.get(), "edges", false);
+    if (!exists(self().file.get(), "edges")) return {};
+    Handle edges = open_group(self().file.get(), "edges", false);
     return children(edges.get());
 }
 
 void CohortStore::set_text(const std::string& name, const std::string& value) {
-    if (!impl_->writable) throw InvalidInput(impl_->path + ": store is open read-only");
+    if (!self().writable) throw InvalidInput(self().path + ": store is open read-only");
     QuietErrors quiet;
-    write_attribute(impl_->file.get(), name, value);
-    check(H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL), impl_->where("cannot flush"));
+    write_attribute(self().file.get(), name, value);
+    check(H5Fflush(self().file.get(), H5F_SCOPE_GLOBAL), self().where("cannot flush"));
 }
 
 std::optional<std::string> CohortStore::text(const std::string& name) const {
     QuietErrors quiet;
-    if (!has_attribute(impl_->file.get(), name)) return std::nullopt;
-    return read_attribute(impl_->file.get(), name);
+    if (!has_attribute(self().file.get(), name)) return std::nullopt;
+    return read_attribute(self().file.get(), name);
+}
+
+void write_edge_file(const std::string& path, const EdgeStack& stack, const std::vector<std::string>& node_names,
+                     const std::map<std::string, std::string>& attributes) {
+    const auto n = static_cast<std::int64_t>(node_names.size());
+    if (stack.values.rows() != static_cast<Eigen::Index>(stack.subjects.size()) ||
+        stack.values.cols() != edge_count(n)) {
+        throw InvalidInput(path + ": expected " + std::to_string(stack.subjects.size()) + " × " +
+                           std::to_string(edge_count(n)) + " values for " + std::to_string(n) + " nodes");
+    }
+    QuietErrors quiet;
+    const std::string temporary = path + ".part";
+    std::filesystem::remove(temporary);
+    {
+        Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+        if (!file.valid()) throw IoError(path + ": cannot create the HDF5 file");
+        write_matrix(file.get(), "values", stack.values);
+        write_strings(file.get(), "subjects", stack.subjects);
+        Handle nodes = open_group(file.get(), "nodes", true);
+        write_strings(nodes.get(), "names", node_names);
+        write_attribute(file.get(), "edge_order", kEdgeOrder);
+        write_attribute(file.get(), "rewire_version", version);
+        for (const auto& [name, value] : attributes) write_attribute(file.get(), name, value);
+    }
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error) throw IoError(path + ": cannot move the finished file into place: " + error.message());
 }
 
 }  // namespace rewire
+

@@ -107,11 +107,21 @@ public:
     /// A text attribute of the root, if present.
     std::optional<std::string> text(const std::string& name) const;
 
+    /// Closes the file; any later call throws InvalidInput.
+    void close();
+
 private:
     struct Impl;
     explicit CohortStore(std::unique_ptr<Impl> impl);
     static std::unique_ptr<Impl> open_impl(const std::string& path, bool writable);
+    Impl& self() const;
     std::unique_ptr<Impl> impl_;
 };
+
+/// Writes a subjects × edges table (e.g. pre/post deltas) to its own HDF5 file: /values (S × E),
+/// /subjects (S), /nodes/names (N) and `attributes` plus edge_order on the root. Written to a temporary
+/// name and moved into place when complete.
+void write_edge_file(const std::string& path, const EdgeStack& stack, const std::vector<std::string>& node_names,
+                     const std::map<std::string, std::string>& attributes);
 
 }  // namespace rewire
