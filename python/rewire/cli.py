@@ -88,6 +88,61 @@ def cmd_demo(args) -> int:
     return run_demo(args.out_dir, quiet=args.quiet)
 
 
+def _kinds(text: str):
+    return tuple(kind.strip().replace("_", " ") for kind in text.split(",") if kind.strip())
+
+
+def cmd_run(args) -> int:
+    from .study import run_study
+
+    options = dict(labels=args.labels, strategy=args.strategy, kinds=_kinds(args.kind), estimator=args.estimator,
+                   detrend=not args.no_detrend, standardize=False if args.standardize == "none" else args.standardize,
+                   low_pass=args.low_pass, high_pass=args.high_pass, use_mask=not args.no_mask, task=args.task,
+                   space=args.space, res=args.res, max_mean_fd=args.max_mean_fd, min_frames=args.min_frames,
+                   tangent_reference=args.tangent_reference)
+    if args.fd_threshold is not None:
+        options["strategy_options"] = {"fd_threshold": args.fd_threshold}
+    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr))
+    summary = run_study(args.derivatives, args.output, args.atlas, workers=args.workers, subjects=args.subjects,
+                        participants=args.participants, progress=None if args.quiet else Progress("runs"),
+                        log=log, command_line=" ".join(["rewire"] + sys.argv[1:]), **options)
+    print(summary.table())
+    return 0 if summary.ok else 1
+
+
+def cmd_delta(args) -> int:
+    from . import _core
+    from .cohort import Cohort, delta
+
+    with Cohort.open(args.store) as cohort:
+        deltas, participants = delta(cohort, post=args.post, pre=args.pre, kind=args.kind.replace("_", " "),
+                                     fisher_z=not args.no_fisher_z)
+        names = cohort.names
+    subjects = list(participants.index)
+    if args.output.endswith(".tsv"):
+        import numpy as np
+
+        upper = np.triu_indices(len(names), 1)
+        header = ["participant_id"] + [f"{names[i]}--{names[j]}" for i, j in zip(*upper)]
+        temporary = args.output + ".part"
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write("\t".join(header) + "\n")
+            for subject, row in zip(subjects, deltas):
+                out.write(subject + "\t" + "\t".join(f"{v:.10g}" for v in row) + "\n")
+        os.replace(temporary, args.output)
+    elif args.output.endswith((".h5", ".hdf5")):
+        _core.write_edge_file(args.output, subjects, deltas, names,
+                              {"kind": args.kind, "pre": args.pre, "post": args.post,
+                               "fisher_z": str(not args.no_fisher_z).lower(), "source": args.store})
+    else:
+        raise ValueError(f"{args.output}: output must end in .tsv or .h5")
+    unpaired = participants.attrs.get("unpaired", [])
+    if unpaired:
+        print(f"left out (missing {args.pre} or {args.post}): {', '.join(unpaired)}", file=sys.stderr)
+    print(f"wrote {args.output}: {len(subjects)} subjects x {deltas.shape[1]} edges", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewire",
@@ -125,6 +180,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atlas", default=None, help="label atlas driving the networks (default: mricron AAL)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(run=cmd_simulate)
+
+    p = verbs.add_parser("run", help="a whole study: fMRIPrep derivatives to an HDF5 cohort store",
+                         description="Finds preprocessed BOLD runs (sub/ses/task/run/space/res entities), extracts, "
+                                     "cleans and estimates connectivity for each run in parallel, and commits each "
+                                     "finished run to the store. Re-running skips runs whose inputs and options "
+                                     "are unchanged. Exit status 1 if any run failed.")
+    p.add_argument("derivatives", help="fMRIPrep derivatives folder")
+    p.add_argument("-o", "--output", required=True, help="cohort store (.h5) to create or update")
+    p.add_argument("--atlas", required=True, help="label atlas image")
+    p.add_argument("--labels", default=None, help="label table (mricron .txt or BIDS dseg.tsv)")
+    p.add_argument("--strategy", default=None,
+                   help="confound strategy: simple, scrubbing, compcor, ica_aroma, 24P, 27P, 36P, acompcor, "
+                        "acompcor_gsr (default: none)")
+    p.add_argument("--fd-threshold", type=float, default=None, help="scrubbing threshold on FD in mm")
+    p.add_argument("--kind", default="correlation",
+                   help="comma-separated measures: covariance, correlation, partial_correlation, precision, tangent")
+    p.add_argument("--estimator", default="empirical", choices=("empirical", "ledoit_wolf", "oas"))
+    p.add_argument("--low-pass", type=float, default=None, help="low-pass cut-off in Hz")
+    p.add_argument("--high-pass", type=float, default=None, help="high-pass cut-off in Hz")
+    p.add_argument("--no-detrend", action="store_true", help="do not remove linear trends")
+    p.add_argument("--standardize", default="zscore_sample", choices=("zscore_sample", "zscore", "psc", "none"))
+    p.add_argument("--no-mask", action="store_true", help="ignore the fMRIPrep brain masks")
+    p.add_argument("--task", default="rest", help="BIDS task (default rest)")
+    p.add_argument("--space", default=None, help="BIDS space, e.g. MNI152NLin2009cAsym")
+    p.add_argument("--res", default=None, help="BIDS res entity")
+    p.add_argument("--subjects", nargs="+", default=None, help="only these subjects")
+    p.add_argument("--participants", default=None, help="participants.tsv (default: found in the derivatives)")
+    p.add_argument("--max-mean-fd", type=float, default=None, help="exclude runs with a larger mean FD (mm)")
+    p.add_argument("--min-frames", type=int, default=None, help="exclude runs with fewer frames left")
+    p.add_argument("--tangent-reference", default="pre", help="session that defines the tangent reference")
+    p.add_argument("--workers", type=int, default=1, help="runs processed at once (default 1)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(run=cmd_run)
+
+    p = verbs.add_parser("delta", help="each subject's post - pre change in connectivity",
+                         description="Reads a cohort store and writes every subject's change (post - pre) as a "
+                                     "subjects x edges table in rewire's edge order; subjects lacking a session "
+                                     "are listed and left out.")
+    p.add_argument("store", help="cohort store (.h5)")
+    p.add_argument("--post", default="post", help="session after (default post)")
+    p.add_argument("--pre", default="pre", help="session before (default pre)")
+    p.add_argument("--kind", default="correlation", help="measure (default correlation)")
+    p.add_argument("--no-fisher-z", action="store_true", help="subtract correlations, not their Fisher z")
+    p.add_argument("-o", "--output", required=True, help="output .tsv or .h5")
+    p.set_defaults(run=cmd_delta)
 
     p = verbs.add_parser("demo", help="simulate a small study, extract, correlate and summarise",
                          description="Runs rewire end to end on built-in simulated data and prints where the "
