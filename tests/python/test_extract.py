@@ -220,7 +220,7 @@ def test_sphere_members_closed_form(bold_and_labels):
 
 def test_sphere_radius_zero_is_nearest_voxel(bold_and_labels):
     bold, _, data, _, affine = bold_and_labels
-    seeds = np.array([[-5.2, -2.1, 1.4], [7.4, 3.9, 2.0]])  # nearest voxels (4.27, 4.3, 4.47) → (4, 4, 4)
+    seeds = np.array([[-5.2, -2.1, 1.4], [7.4, 3.9, 2.0]])  # voxel coordinates (4.27, 4.3, 4.47), (8.47, 6.3, 4.67)
     nearest = np.rint(np.linalg.solve(affine, np.c_[seeds, np.ones(2)].T)[:3].T).astype(int)
     signals = rewire.extract(bold, rewire.Atlas.from_spheres(seeds, 0.0))
     expected = np.stack([data[tuple(v)] for v in nearest], axis=1)
