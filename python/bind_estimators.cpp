@@ -1,7 +1,211 @@
+// rewire._core — covariance estimators, connectivity kinds, the tangent space, nilearn's vectorisation
+// and autocorrelation-corrected edge z-scores (covariance.hpp, estimate.hpp, tangent.hpp,
+// connectivity.hpp). Names cross as strings (nilearn's spelling) and are parsed here; time series are
+// (T, N) float64; results come back as Fortran-ordered arrays (Eigen's layout, no copy). Every call
+// that does real work releases the GIL after its arguments are converted.
+#include <pybind11/eigen.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "bindings.hpp"
+#include "rewire/connectivity.hpp"
+#include "rewire/covariance.hpp"
+#include "rewire/estimate.hpp"
+#include "rewire/tangent.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace rewire::python {
+namespace {
 
-void bind_estimators(pybind11::module_& m) { (void)m; }
+py::dict estimate_dict(Estimate&& e) {
+    py::dict d;
+    d["matrix"] = std::move(e.matrix);
+    d["kind"] = to_string(e.kind);
+    d["estimator"] = to_string(e.estimator);
+    d["shrinkage"] = e.shrinkage;
+    d["standardize"] = e.standardized;
+    return d;
+}
+
+EstimateOptions estimate_options(const std::string& kind, const std::string& estimator, bool standardize,
+                                 int threads) {
+    EstimateOptions o;
+    o.kind = parse_connectivity_kind(kind);
+    o.estimator = parse_covariance_estimator(estimator);
+    o.standardize = standardize;
+    o.threads = threads;
+    o.validate();
+    return o;
+}
+
+TangentOptions tangent_options(const std::string& estimator, int max_iter, double tol, int threads) {
+    TangentOptions o;
+    o.estimator = parse_covariance_estimator(estimator);
+    o.mean.max_iter = max_iter;
+    o.mean.tol = tol;
+    o.mean.threads = threads;
+    o.validate();
+    return o;
+}
+
+}  // namespace
+
+void bind_estimators(py::module_& m) {
+    m.def(
+        "covariance",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& estimator, int threads) {
+            CovarianceOptions o;
+            o.estimator = parse_covariance_estimator(estimator);
+            o.threads = threads;
+            CovarianceEstimate e;
+            {
+                py::gil_scoped_release release;
+                e = estimate_covariance(signals, o);
+            }
+            py::dict d;
+            d["covariance"] = std::move(e.covariance);
+            d["location"] = std::move(e.location);
+            d["shrinkage"] = e.shrinkage;
+            d["estimator"] = to_string(e.estimator);
+            return d;
+        },
+        "signals"_a, "estimator"_a = "empirical", "threads"_a = 0,
+        "Covariance of (T, N) signals: dict(covariance, location, shrinkage, estimator), as scikit-learn.");
+
+    m.def(
+        "estimate",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& kind, const std::string& estimator,
+           bool standardize, int threads) {
+            const EstimateOptions o = estimate_options(kind, estimator, standardize, threads);
+            Estimate e;
+            {
+                py::gil_scoped_release release;
+                e = rewire::estimate(signals, o);
+            }
+            return estimate_dict(std::move(e));
+        },
+        "signals"_a, "kind"_a = "correlation", "estimator"_a = "empirical", "standardize"_a = true, "threads"_a = 0,
+        "Connectivity of one subject: dict(matrix, kind, estimator, shrinkage, standardize).");
+
+    m.def(
+        "estimate_group",
+        [](const std::vector<TimeSeries>& subjects, const std::string& kind, const std::string& estimator,
+           bool standardize, int threads) {
+            const EstimateOptions o = estimate_options(kind, estimator, standardize, threads);
+            std::vector<Estimate> all;
+            {
+                py::gil_scoped_release release;
+                all = estimate_group(subjects, o);
+            }
+            py::list out;
+            for (auto& e : all) out.append(estimate_dict(std::move(e)));
+            return out;
+        },
+        "subjects"_a, "kind"_a = "correlation", "estimator"_a = "empirical", "standardize"_a = true,
+        "threads"_a = 0, "estimate() of each subject, one subject per thread: a list of dicts.");
+
+    m.def(
+        "covariance_to_correlation",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& c) { return covariance_to_correlation(c); }, "covariance"_a,
+        py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "precision_to_partial_correlation",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& p) { return precision_to_partial_correlation(p); },
+        "precision"_a, py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "sym_matrix_to_vec",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& s, bool discard) { return sym_matrix_to_vec(s, discard); },
+        "symmetric"_a, "discard_diagonal"_a = false, py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "vec_to_sym_matrix",
+        [](const Eigen::Ref<const Eigen::VectorXd>& v, const std::optional<Eigen::VectorXd>& diagonal) {
+            py::gil_scoped_release release;
+            return diagonal ? vec_to_sym_matrix(v, *diagonal) : vec_to_sym_matrix(v);
+        },
+        "vec"_a, "diagonal"_a = py::none());
+
+    m.def(
+        "edge_zscores",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& method, std::int64_t max_lag) {
+            EdgeZOptions o;
+            o.method = parse_z_variance(method);
+            o.max_lag = max_lag;
+            EdgeZScores z;
+            {
+                py::gil_scoped_release release;
+                z = edge_zscores(signals, o);
+            }
+            py::dict d;
+            d["zscore"] = std::move(z.zscore);
+            d["fisher_z"] = std::move(z.fisher_z);
+            d["dof"] = std::move(z.dof);
+            d["max_lag"] = z.max_lag;
+            return d;
+        },
+        "signals"_a, "method"_a = "bartlett", "max_lag"_a = -1);
+
+    m.def(
+        "geometric_mean",
+        [](const std::vector<Eigen::MatrixXd>& matrices, int max_iter, double tol, int threads) {
+            GeometricMeanOptions o;
+            o.max_iter = max_iter;
+            o.tol = tol;
+            o.threads = threads;
+            GeometricMean g;
+            {
+                py::gil_scoped_release release;
+                g = geometric_mean(matrices, o);
+            }
+            py::dict d;
+            d["mean"] = std::move(g.mean);
+            d["iterations"] = g.iterations;
+            d["gradient_norm"] = g.gradient_norm;
+            d["converged"] = g.converged;
+            return d;
+        },
+        "matrices"_a, "max_iter"_a = 30, "tol"_a = 1e-7, "threads"_a = 0);
+
+    py::class_<TangentSpace>(m, "TangentSpace")
+        .def(py::init([](const std::string& estimator, int max_iter, double tol, int threads) {
+                 return TangentSpace(tangent_options(estimator, max_iter, tol, threads));
+             }),
+             "estimator"_a = "ledoit_wolf", "max_iter"_a = 30, "tol"_a = 1e-7, "threads"_a = 0)
+        .def_static(
+            "from_reference",
+            [](Eigen::MatrixXd mean, Eigen::MatrixXd whitening, const std::string& estimator, int max_iter, double tol,
+               int threads) {
+                return TangentSpace::from_reference(std::move(mean), std::move(whitening),
+                                                    tangent_options(estimator, max_iter, tol, threads));
+            },
+            "mean"_a, "whitening"_a, "estimator"_a = "ledoit_wolf", "max_iter"_a = 30, "tol"_a = 1e-7,
+            "threads"_a = 0)
+        .def(
+            "fit", [](TangentSpace& s, const std::vector<TimeSeries>& subjects) { s.fit(subjects); }, "subjects"_a,
+            py::call_guard<py::gil_scoped_release>())
+        .def(
+            "fit_covariances",
+            [](TangentSpace& s, const std::vector<Eigen::MatrixXd>& covariances) { s.fit_covariances(covariances); },
+            "covariances"_a, py::call_guard<py::gil_scoped_release>())
+        .def("transform", &TangentSpace::transform, "subjects"_a, py::call_guard<py::gil_scoped_release>())
+        .def("transform_covariances", &TangentSpace::transform_covariances, "covariances"_a,
+             py::call_guard<py::gil_scoped_release>())
+        .def("fit_transform", &TangentSpace::fit_transform, "subjects"_a, py::call_guard<py::gil_scoped_release>())
+        .def("covariances", &TangentSpace::covariances, "subjects"_a, py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("fitted", &TangentSpace::fitted)
+        .def_property_readonly("mean", [](const TangentSpace& s) { return Eigen::MatrixXd(s.mean()); })
+        .def_property_readonly("whitening", [](const TangentSpace& s) { return Eigen::MatrixXd(s.whitening()); })
+        .def_property_readonly("estimator", [](const TangentSpace& s) { return to_string(s.options().estimator); })
+        .def_property_readonly("max_iter", [](const TangentSpace& s) { return s.options().mean.max_iter; })
+        .def_property_readonly("tol", [](const TangentSpace& s) { return s.options().mean.tol; })
+        .def_property_readonly("iterations", [](const TangentSpace& s) { return s.summary().iterations; })
+        .def_property_readonly("gradient_norm", [](const TangentSpace& s) { return s.summary().gradient_norm; })
+        .def_property_readonly("converged", [](const TangentSpace& s) { return s.summary().converged; });
+}
 
 }  // namespace rewire::python

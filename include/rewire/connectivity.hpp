@@ -1,6 +1,7 @@
 // rewire — connectivity from region signals: Pearson correlation, Fisher z and edge vectors.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -75,6 +76,225 @@ inline EdgeVector edge_vector(const Eigen::Ref<const Eigen::MatrixXd>& matrix) {
         }
     }
     return edges;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// From covariance to correlation, nilearn's vectorisation, and honest z-scores of single edges.
+
+/// Correlation from an N × N covariance: C_ij / √(C_ii C_jj), with an exact unit diagonal
+/// (nilearn's `cov_to_corr`). Throws InvalidInput naming a non-positive diagonal entry.
+inline Connectome covariance_to_correlation(const Eigen::Ref<const Eigen::MatrixXd>& covariance) {
+    const Eigen::Index n = covariance.rows();
+    if (covariance.cols() != n) {
+        throw InvalidInput("covariance_to_correlation: expected a square matrix, got " + std::to_string(n) +
+                           " × " + std::to_string(covariance.cols()));
+    }
+    Eigen::VectorXd scale(n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+        if (!(covariance(j, j) > 0.0) || !std::isfinite(covariance(j, j))) {
+            throw InvalidInput("covariance_to_correlation: diagonal entry " + std::to_string(j) +
+                               " is " + std::to_string(covariance(j, j)) +
+                               ", expected a positive variance (a constant region?)");
+        }
+        scale[j] = 1.0 / std::sqrt(covariance(j, j));
+    }
+    Connectome r(n, n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+        r(j, j) = 1.0;
+        for (Eigen::Index i = j + 1; i < n; ++i) {
+            r(i, j) = r(j, i) = covariance(i, j) * scale[i] * scale[j];  // symmetric by construction
+        }
+    }
+    return r;
+}
+
+/// Partial correlation from an N × N precision matrix P: −P_ij / √(P_ii P_jj), unit diagonal
+/// (nilearn's `prec_to_partial`).
+inline Connectome precision_to_partial_correlation(const Eigen::Ref<const Eigen::MatrixXd>& precision) {
+    Connectome p = -covariance_to_correlation(precision);
+    p.diagonal().setOnes();
+    return p;
+}
+
+/// Length of nilearn's vectorisation of an N × N symmetric matrix: N(N+1)/2, or N(N−1)/2 without
+/// the diagonal.
+inline std::int64_t sym_vec_size(std::int64_t nodes, bool discard_diagonal) {
+    return discard_diagonal ? nodes * (nodes - 1) / 2 : nodes * (nodes + 1) / 2;
+}
+
+/// Position of (i, j), j ≤ i, in nilearn's vectorisation (the lower triangle read row by row, which
+/// is also the upper triangle read column by column): i(i+1)/2 + j, or i(i−1)/2 + j (j < i) without
+/// the diagonal. Not rewire's edge order (see edge_index).
+inline std::int64_t sym_vec_index(std::int64_t i, std::int64_t j, bool discard_diagonal) {
+    return discard_diagonal ? i * (i - 1) / 2 + j : i * (i + 1) / 2 + j;
+}
+
+/// nilearn's `sym_matrix_to_vec`: the lower triangle of an N × N symmetric matrix, row by row, with
+/// the diagonal divided by √2 so that the vector's Euclidean norm is the matrix's Frobenius norm / √2;
+/// with `discard_diagonal` the strict lower triangle, unscaled. Returns N(N+1)/2 (or N(N−1)/2) values.
+inline Eigen::VectorXd sym_matrix_to_vec(const Eigen::Ref<const Eigen::MatrixXd>& matrix,
+                                         bool discard_diagonal = false) {
+    const Eigen::Index n = matrix.rows();
+    if (matrix.cols() != n) {
+        throw InvalidInput("sym_matrix_to_vec: expected a square matrix, got " + std::to_string(n) + " × " +
+                           std::to_string(matrix.cols()));
+    }
+    Eigen::VectorXd v(sym_vec_size(n, discard_diagonal));
+    const double inv_sqrt2 = 1.0 / std::sqrt(2.0);
+    Eigen::Index e = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = 0; j < i; ++j) v[e++] = matrix(i, j);
+        if (!discard_diagonal) v[e++] = matrix(i, i) * inv_sqrt2;
+    }
+    return v;
+}
+
+/// Inverse of sym_matrix_to_vec (nilearn's `vec_to_sym_matrix` without `diagonal`): N(N+1)/2 values,
+/// lower triangle row by row, diagonal multiplied by √2. Throws InvalidInput when the length is not
+/// triangular.
+inline Eigen::MatrixXd vec_to_sym_matrix(const Eigen::Ref<const Eigen::VectorXd>& vec) {
+    const auto length = static_cast<std::int64_t>(vec.size());
+    const auto n = static_cast<std::int64_t>(std::llround((std::sqrt(8.0 * static_cast<double>(length) + 1.0) - 1.0) / 2.0));
+    if (n * (n + 1) / 2 != length) {
+        throw InvalidInput("vec_to_sym_matrix: a vector of length " + std::to_string(length) +
+                           " is not N(N+1)/2 for any N (pass the diagonal separately if it was discarded)");
+    }
+    const double sqrt2 = std::sqrt(2.0);
+    Eigen::MatrixXd m(n, n);
+    Eigen::Index e = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = 0; j < i; ++j) m(i, j) = m(j, i) = vec[e++];
+        m(i, i) = vec[e++] * sqrt2;
+    }
+    return m;
+}
+
+/// nilearn's `vec_to_sym_matrix(vec, diagonal)`: the strict lower triangle (N(N−1)/2 values, row by row)
+/// and the N diagonal values given apart. As in nilearn, the given diagonal is multiplied by √2 too,
+/// so pass diag/√2 to get diag back (nilearn's inverse_transform passes 1/√2 for correlations).
+inline Eigen::MatrixXd vec_to_sym_matrix(const Eigen::Ref<const Eigen::VectorXd>& vec,
+                                         const Eigen::Ref<const Eigen::VectorXd>& diagonal) {
+    const auto n = static_cast<std::int64_t>(diagonal.size());
+    if (n * (n - 1) / 2 != static_cast<std::int64_t>(vec.size())) {
+        throw InvalidInput("vec_to_sym_matrix: diagonal of size " + std::to_string(n) +
+                           " is incompatible with a vector of length " + std::to_string(vec.size()) +
+                           ", expected N(N-1)/2 = " + std::to_string(n * (n - 1) / 2));
+    }
+    const double sqrt2 = std::sqrt(2.0);
+    Eigen::MatrixXd m(n, n);
+    Eigen::Index e = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (Eigen::Index j = 0; j < i; ++j) m(i, j) = m(j, i) = vec[e++];
+        m(i, i) = diagonal[i] * sqrt2;
+    }
+    return m;
+}
+
+/// How the variance of an edge's Fisher z is obtained.
+enum class ZVariance {
+    naive,     ///< 1 / (T − 3): independent time points
+    bartlett,  ///< 1 / (T_eff − 3) with Bartlett's (1946) effective number of time points
+};
+
+/// "naive" or "bartlett".
+inline const char* to_string(ZVariance method) { return method == ZVariance::naive ? "naive" : "bartlett"; }
+
+/// Parses a variance method name; throws InvalidInput listing the valid names.
+inline ZVariance parse_z_variance(const std::string& name) {
+    if (name == "naive") return ZVariance::naive;
+    if (name == "bartlett") return ZVariance::bartlett;
+    throw InvalidInput("method: unknown Fisher z variance '" + name + "', expected one of 'naive', 'bartlett'");
+}
+
+/// Options of edge_zscores().
+struct EdgeZOptions {
+    /// How var(z) is obtained.
+    ZVariance method = ZVariance::bartlett;
+    /// Last lag M of the autocorrelation sum (−1: ⌊√T⌋, the window length Afyouni et al. 2019 use for
+    /// their tapers). Used by `bartlett` only; 1 ≤ M ≤ T − 2.
+    std::int64_t max_lag = -1;
+
+    /// Throws InvalidInput when max_lag is neither −1 nor positive.
+    void validate() const {
+        if (max_lag != -1 && max_lag < 1) {
+            throw InvalidInput("edge_zscores: max_lag must be -1 (automatic: floor(sqrt(T))) or >= 1, got " +
+                               std::to_string(max_lag));
+        }
+    }
+};
+
+/// Fisher z of every edge, its autocorrelation-corrected standard deviation and the z-score.
+struct EdgeZScores {
+    Connectome zscore;    ///< N × N: fisher_z · √(T_eff − 3), diagonal 0
+    Connectome fisher_z;  ///< N × N: arctanh(r), diagonal 0
+    Connectome dof;       ///< N × N effective number of time points T_eff (diagonal: T)
+    std::int64_t max_lag = 0;  ///< the lag window M used (0 for naive)
+};
+
+/// z-scores of the Pearson correlations of T × N signals that account for autocorrelation.
+///
+/// Under independence of two series x, y (each autocorrelated), Bartlett (1946, J. R. Stat. Soc.
+/// Suppl. 8:27) gives var(r) ≈ (1 + 2 Σ_k ρ_x(k) ρ_y(k)) / T, so var(arctanh r) ≈ 1 / (T_eff − 3) with
+///   T_eff = T / (1 + 2 Σ_{k=1..M} ρ_x(k) ρ_y(k)),
+/// ρ(k) = Σ_{t<T−k} x̃_t x̃_{t+k} / Σ_t x̃_t² (x̃ centred; the usual biased estimator), summed over the
+/// lags 1..M (truncated window). T_eff is capped at T: a negative sum never makes an edge more
+/// significant than independent samples would (as xDF caps the variance, Afyouni et al. 2019,
+/// NeuroImage 199:609). With `naive`, T_eff = T. The naive z of autocorrelated BOLD is too large:
+/// for two independent AR(1) series with φ = 0.7, its standard deviation is about 1.7 instead of 1.
+/// Throws InvalidInput for T < 5 or a bad column (as correlation()), NumericalError when some
+/// T_eff ≤ 3 (series too short or too autocorrelated for this variance).
+inline EdgeZScores edge_zscores(const Eigen::Ref<const Eigen::MatrixXd>& signals, const EdgeZOptions& options = {}) {
+    options.validate();
+    const Eigen::Index t = signals.rows();
+    const Eigen::Index n = signals.cols();
+    if (t < 5) {
+        throw InvalidInput("edge_zscores: need at least 5 time points, got " + std::to_string(t));
+    }
+    EdgeZScores out;
+    out.fisher_z = fisher_z(correlation(signals));
+    const double frames = static_cast<double>(t);
+    if (options.method == ZVariance::naive) {
+        out.dof = Connectome::Constant(n, n, frames);
+        out.max_lag = 0;
+    } else {
+        const std::int64_t lags = options.max_lag == -1
+                                      ? std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(std::sqrt(frames))))
+                                      : options.max_lag;
+        if (lags > t - 2) {
+            throw InvalidInput("edge_zscores: max_lag must be at most T - 2 = " + std::to_string(t - 2) + ", got " +
+                               std::to_string(lags));
+        }
+        out.max_lag = lags;
+        const Eigen::MatrixXd centred = signals.rowwise() - signals.colwise().mean();
+        Eigen::MatrixXd rho(n, lags);  // N × M autocorrelations
+        for (Eigen::Index j = 0; j < n; ++j) {
+            const auto x = centred.col(j);
+            const double energy = x.squaredNorm();
+            for (Eigen::Index k = 1; k <= lags; ++k) {
+                rho(j, k - 1) = x.head(t - k).dot(x.tail(t - k)) / energy;
+            }
+        }
+        Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(n, n);
+        cross.selfadjointView<Eigen::Lower>().rankUpdate(rho);  // Σ_k ρ_i(k) ρ_j(k)
+        cross.triangularView<Eigen::StrictlyUpper>() = cross.transpose();
+        out.dof = (frames / (1.0 + 2.0 * cross.array())).min(frames).matrix();
+        out.dof.diagonal().setConstant(frames);
+    }
+    out.zscore.resize(n, n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+        for (Eigen::Index i = 0; i < n; ++i) {
+            const double dof = out.dof(i, j);
+            if (!(dof > 3.0)) {
+                throw NumericalError("edge_zscores: edge (" + std::to_string(i) + ", " + std::to_string(j) +
+                                     ") has an effective number of time points T_eff = " + std::to_string(dof) +
+                                     " <= 3; the series are too short or too autocorrelated (try a smaller "
+                                     "max_lag)");
+            }
+            out.zscore(i, j) = out.fisher_z(i, j) * std::sqrt(dof - 3.0);
+        }
+    }
+    out.zscore.diagonal().setZero();
+    return out;
 }
 
 }  // namespace rewire

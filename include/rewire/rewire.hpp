@@ -3,9 +3,12 @@
 
 #include "rewire/atlas.hpp"
 #include "rewire/connectivity.hpp"
+#include "rewire/covariance.hpp"
 #include "rewire/error.hpp"
+#include "rewire/estimate.hpp"
 #include "rewire/extract.hpp"
 #include "rewire/geometry.hpp"
 #include "rewire/nifti.hpp"
+#include "rewire/tangent.hpp"
 #include "rewire/types.hpp"
 #include "rewire/version.hpp"

@@ -6,15 +6,30 @@ as in nilearn.
 """
 from ._core import __version__
 from .api import Atlas, correlation, edge_index, edge_vector, extract, fisher_z, load_data, read_header
+from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance, covariance_to_correlation,
+                         edge_zscores, geometric_mean, ledoit_wolf, oas, precision_to_partial_correlation,
+                         sym_matrix_to_vec, vec_to_sym_matrix)
 
 __all__ = [
     "Atlas",
+    "ConnectivityMeasure",
+    "Tangent",
     "__version__",
+    "connectivity",
     "correlation",
+    "covariance",
+    "covariance_to_correlation",
     "edge_index",
     "edge_vector",
+    "edge_zscores",
     "extract",
     "fisher_z",
+    "geometric_mean",
+    "ledoit_wolf",
     "load_data",
+    "oas",
+    "precision_to_partial_correlation",
     "read_header",
+    "sym_matrix_to_vec",
+    "vec_to_sym_matrix",
 ]

@@ -1,0 +1,360 @@
+// rewire — the tangent space of symmetric positive definite (SPD) matrices: matrix functions through
+// the eigendecomposition, the geometric (affine-invariant) mean and the tangent embedding of
+// connectivity (Varoquaux et al. 2010, MICCAI, LNCS 6361:200), as nilearn's ConnectivityMeasure
+// (kind="tangent").
+//
+// Heavy products are selfadjoint (SYMM/SYRK) so that Eigen never threads them behind our back: the
+// parallelism is one subject per thread, and a group mean is summed in subject order, so the result
+// does not depend on the number of threads.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include "rewire/covariance.hpp"
+#include "rewire/error.hpp"
+#include "rewire/types.hpp"
+
+namespace rewire {
+
+namespace detail {
+
+/// V diag(values) V' for orthonormal `vectors` (N × N), built as Σ_{f>0} b b' − Σ_{f<0} b b' with
+/// b = v √|f| (two rank updates: half the flops of a general product, and symmetric by construction).
+inline Eigen::MatrixXd form_symmetric(const Eigen::MatrixXd& vectors, const Eigen::VectorXd& values) {
+    const Eigen::Index n = vectors.rows();
+    Eigen::Index positive = 0;
+    for (Eigen::Index i = 0; i < values.size(); ++i) positive += values[i] > 0.0;
+    const Eigen::Index negative = values.size() - positive;
+    Eigen::MatrixXd up(n, positive), down(n, negative);
+    Eigen::Index p = 0, q = 0;
+    for (Eigen::Index i = 0; i < values.size(); ++i) {
+        if (values[i] > 0.0) {
+            up.col(p++) = vectors.col(i) * std::sqrt(values[i]);
+        } else {
+            down.col(q++) = vectors.col(i) * std::sqrt(-values[i]);
+        }
+    }
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(n, n);
+    if (positive) out.selfadjointView<Eigen::Lower>().rankUpdate(up, 1.0);
+    if (negative) out.selfadjointView<Eigen::Lower>().rankUpdate(down, -1.0);
+    out.triangularView<Eigen::StrictlyUpper>() = out.transpose();
+    return out;
+}
+
+/// Eigendecomposition of the lower triangle of a square matrix; `who` names the caller in errors.
+inline Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigh(const Eigen::Ref<const Eigen::MatrixXd>& symmetric,
+                                                           const char* who) {
+    if (symmetric.rows() != symmetric.cols() || symmetric.rows() == 0) {
+        throw InvalidInput(std::string(who) + ": expected a non-empty square matrix, got " +
+                           std::to_string(symmetric.rows()) + " × " + std::to_string(symmetric.cols()));
+    }
+    if (!symmetric.allFinite()) throw InvalidInput(std::string(who) + ": the matrix contains NaN or infinity");
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric);
+    if (solver.info() != Eigen::Success) {
+        throw NumericalError(std::string(who) + ": the symmetric eigensolver did not converge");
+    }
+    return solver;
+}
+
+/// Throws InvalidInput when the smallest eigenvalue is not positive.
+inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who) {
+    if (!(eigenvalues.minCoeff() > 0.0)) {
+        throw InvalidInput(std::string(who) + ": expected a symmetric positive definite matrix, its smallest "
+                           "eigenvalue is " + std::to_string(eigenvalues.minCoeff()));
+    }
+}
+
+/// A·M·A for symmetric A and M (lower triangles read): two selfadjoint products.
+inline Eigen::MatrixXd congruence(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m) {
+    Eigen::MatrixXd ma = m.selfadjointView<Eigen::Lower>() * a;
+    return a.selfadjointView<Eigen::Lower>() * ma;
+}
+
+/// log(A·M·A) of an SPD M whitened by A; throws NumericalError when the whitened matrix is not SPD.
+inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m, const char* who) {
+    auto solver = eigh(congruence(a, m), who);
+    if (!(solver.eigenvalues().minCoeff() > 0.0)) {
+        throw NumericalError(std::string(who) + ": a whitened covariance is not positive definite (smallest "
+                             "eigenvalue " + std::to_string(solver.eigenvalues().minCoeff()) + ")");
+    }
+    return form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().log().matrix());
+}
+
+}  // namespace detail
+
+/// f(A) = V f(Λ) V' for a symmetric N × N matrix A = V Λ V' (its lower triangle is read), as nilearn's
+/// `_map_eigenvalues`; `function` maps an eigenvalue to a double.
+template <typename Function>
+Eigen::MatrixXd map_eigenvalues(const Eigen::Ref<const Eigen::MatrixXd>& symmetric, Function function) {
+    auto solver = detail::eigh(symmetric, "map_eigenvalues");
+    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().unaryExpr(function));
+}
+
+/// Principal square root of an SPD N × N matrix. Throws InvalidInput when it is not positive definite.
+inline Eigen::MatrixXd sqrtm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
+    auto solver = detail::eigh(spd, "sqrtm");
+    detail::require_positive(solver.eigenvalues(), "sqrtm");
+    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().sqrt().matrix());
+}
+
+/// A^{-1/2} of an SPD N × N matrix (the whitening of nilearn's tangent space).
+inline Eigen::MatrixXd inv_sqrtm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
+    auto solver = detail::eigh(spd, "inv_sqrtm");
+    detail::require_positive(solver.eigenvalues(), "inv_sqrtm");
+    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().rsqrt().matrix());
+}
+
+/// Principal logarithm of an SPD N × N matrix.
+inline Eigen::MatrixXd logm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
+    auto solver = detail::eigh(spd, "logm");
+    detail::require_positive(solver.eigenvalues(), "logm");
+    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().log().matrix());
+}
+
+/// Exponential of a symmetric N × N matrix (an SPD matrix).
+inline Eigen::MatrixXd expm(const Eigen::Ref<const Eigen::MatrixXd>& symmetric) {
+    auto solver = detail::eigh(symmetric, "expm");
+    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().exp().matrix());
+}
+
+/// Options of geometric_mean(); the defaults are those nilearn's ConnectivityMeasure passes.
+struct GeometricMeanOptions {
+    /// Gradient steps at most.
+    int max_iter = 30;
+    /// Convergence when ||mean_k log(G^{-1/2} C_k G^{-1/2})||_F / N² < tol.
+    double tol = 1e-7;
+    /// Subjects processed in parallel (0: REWIRE_NUM_THREADS, else OpenMP's default).
+    int threads = 0;
+
+    /// Throws InvalidInput on max_iter < 1, tol ≤ 0 or NaN, or negative threads.
+    void validate() const {
+        if (max_iter < 1) throw InvalidInput("geometric mean: max_iter must be >= 1, got " + std::to_string(max_iter));
+        if (!(tol > 0.0)) throw InvalidInput("geometric mean: tol must be > 0, got " + std::to_string(tol));
+        if (threads < 0) throw InvalidInput("geometric mean: threads must be >= 0, got " + std::to_string(threads));
+    }
+};
+
+/// The geometric mean and how the descent ended (nilearn only warns when it does not converge).
+struct GeometricMean {
+    Eigen::MatrixXd mean;        ///< N × N SPD
+    int iterations = 0;          ///< gradient steps taken
+    double gradient_norm = 0.0;  ///< ||mean of the logs||_F as the stopping rule last saw it
+    bool converged = false;      ///< gradient_norm / N² < tol
+};
+
+/// Geometric (affine-invariant) mean of SPD N × N matrices: argmin_G Σ_k ||log(G^{-1/2} C_k G^{-1/2})||²_F,
+/// by the gradient descent of Fletcher & Joshi (2007, Signal Process. 87:250, Algorithm 3) exactly as
+/// nilearn's `_geometric_mean`: start at the arithmetic mean, step along the geodesic, halve the step
+/// when the gradient norm grows. Throws InvalidInput when the list is empty, the shapes differ (naming
+/// the matrix) or a matrix is not SPD.
+inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices,
+                                    const GeometricMeanOptions& options = {}) {
+    options.validate();
+    if (matrices.empty()) throw InvalidInput("geometric mean: need at least one matrix");
+    const Eigen::Index n = matrices.front().rows();
+    for (std::size_t k = 0; k < matrices.size(); ++k) {
+        const auto& m = matrices[k];
+        if (m.rows() != n || m.cols() != n) {
+            throw InvalidInput("geometric mean: matrix " + std::to_string(k) + " is " + std::to_string(m.rows()) +
+                               " × " + std::to_string(m.cols()) + ", expected " + std::to_string(n) + " × " +
+                               std::to_string(n) + " like matrix 0 (all subjects need the same regions)");
+        }
+        // nilearn's is_spd: symmetric to 7 decimals (relative), then positive definite.
+        const bool symmetric = ((m - m.transpose()).array().abs() <= 1e-7 * m.transpose().array().abs()).all();
+        if (!m.allFinite() || !symmetric || Eigen::LLT<Eigen::MatrixXd>(m).info() != Eigen::Success) {
+            throw InvalidInput("geometric mean: matrix " + std::to_string(k) +
+                               " is not symmetric positive definite");
+        }
+    }
+    const auto count = static_cast<Eigen::Index>(matrices.size());
+    const int threads = static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
+    // A batch of logs is computed in parallel, then added in subject order: same bits for any thread count.
+    const Eigen::Index batch = std::min<Eigen::Index>(count, 2 * threads);
+    std::vector<Eigen::MatrixXd> logs(static_cast<std::size_t>(batch));
+
+    GeometricMean out;
+    out.mean = Eigen::MatrixXd::Zero(n, n);
+    for (const auto& m : matrices) out.mean += m;
+    out.mean /= static_cast<double>(count);
+
+    double norm = 0.0;
+    double norm_old = std::numeric_limits<double>::infinity();
+    double step = 1.0;
+    const double size = static_cast<double>(n) * static_cast<double>(n);
+    for (int iteration = 0; iteration < options.max_iter; ++iteration) {
+        auto g = detail::eigh(out.mean, "geometric mean");
+        detail::require_positive(g.eigenvalues(), "geometric mean");
+        const Eigen::MatrixXd inv_sqrt = detail::form_symmetric(g.eigenvectors(), g.eigenvalues().array().rsqrt().matrix());
+        Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
+        for (Eigen::Index first = 0; first < count; first += batch) {
+            const Eigen::Index last = std::min(count, first + batch);
+            std::vector<std::string> errors(static_cast<std::size_t>(last - first));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+            for (Eigen::Index k = first; k < last; ++k) {
+                const auto i = static_cast<std::size_t>(k - first);
+                try {
+                    logs[i] = detail::whitened_log(inv_sqrt, matrices[static_cast<std::size_t>(k)], "geometric mean");
+                } catch (const std::exception& e) {
+                    errors[i] = "matrix " + std::to_string(k) + ": " + e.what();
+                }
+            }
+            for (const auto& e : errors) {
+                if (!e.empty()) throw NumericalError(e);
+            }
+            for (Eigen::Index k = first; k < last; ++k) logs_mean += logs[static_cast<std::size_t>(k - first)];
+        }
+        logs_mean /= static_cast<double>(count);
+        norm = logs_mean.norm();
+        // Move along the geodesic: G ← G^{1/2} exp(step · L) G^{1/2}.
+        const Eigen::MatrixXd sqrt_g = detail::form_symmetric(g.eigenvectors(), g.eigenvalues().array().sqrt().matrix());
+        auto l = detail::eigh(logs_mean, "geometric mean");
+        const Eigen::MatrixXd step_exp =
+            detail::form_symmetric(l.eigenvectors(), (step * l.eigenvalues().array()).exp().matrix());
+        out.mean = detail::congruence(sqrt_g, step_exp);
+        out.iterations = iteration + 1;
+        if (norm < norm_old) {
+            norm_old = norm;
+        } else if (norm > norm_old) {
+            step /= 2.0;
+            norm = norm_old;
+        }
+        if (norm / size < options.tol) break;
+    }
+    out.gradient_norm = norm;
+    out.converged = norm / size < options.tol;
+    return out;
+}
+
+/// Options of TangentSpace.
+struct TangentOptions {
+    /// Covariance estimator for each subject (nilearn's default cov_estimator is Ledoit–Wolf; the
+    /// empirical covariance is singular when T ≤ N).
+    CovarianceEstimator estimator = CovarianceEstimator::ledoit_wolf;
+    /// Geometric mean settings (nilearn: max_iter 30, tol 1e-7) and the thread count.
+    GeometricMeanOptions mean;
+
+    /// Throws InvalidInput on bad mean settings.
+    void validate() const { mean.validate(); }
+};
+
+/// The tangent space at a group's geometric mean: fit on a group, then map any subject or session to
+/// the symmetric matrix log(W C W), W = mean^{-1/2} (nilearn's ConnectivityMeasure(kind="tangent")).
+/// The reference (mean, whitening) can be stored and restored with from_reference(), so that later
+/// sessions of the same subjects (post − pre deltas) are embedded at the same point.
+class TangentSpace {
+public:
+    explicit TangentSpace(TangentOptions options = {}) : options_(std::move(options)) { options_.validate(); }
+
+    /// A tangent space at a stored reference: `mean` N × N SPD, `whitening` its inverse square root.
+    /// Throws InvalidInput when the shapes differ or `mean` is not SPD.
+    static TangentSpace from_reference(Eigen::MatrixXd mean, Eigen::MatrixXd whitening, TangentOptions options = {}) {
+        TangentSpace space(std::move(options));
+        const Eigen::Index n = mean.rows();
+        if (mean.cols() != n || whitening.rows() != n || whitening.cols() != n || n == 0) {
+            throw InvalidInput("tangent: the reference mean (" + std::to_string(mean.rows()) + " × " +
+                               std::to_string(mean.cols()) + ") and whitening (" + std::to_string(whitening.rows()) +
+                               " × " + std::to_string(whitening.cols()) + ") must be the same non-empty square shape");
+        }
+        if (!mean.allFinite() || !whitening.allFinite() || Eigen::LLT<Eigen::MatrixXd>(mean).info() != Eigen::Success) {
+            throw InvalidInput("tangent: the reference mean is not symmetric positive definite");
+        }
+        space.mean_ = std::move(mean);
+        space.whitening_ = std::move(whitening);
+        return space;
+    }
+
+    /// Fits the reference on a group of T_k × N signals (T may differ between subjects, N may not).
+    TangentSpace& fit(const std::vector<TimeSeries>& subjects) { return fit_covariances(covariances(subjects)); }
+
+    /// Fits the reference on N × N SPD covariances (one per subject).
+    TangentSpace& fit_covariances(const std::vector<Eigen::MatrixXd>& covariances) {
+        summary_ = geometric_mean(covariances, options_.mean);
+        mean_ = summary_.mean;
+        whitening_ = inv_sqrtm(mean_);
+        return *this;
+    }
+
+    /// Tangent vectors log(W C_k W) (N × N each) of T_k × N signals. Throws InvalidInput before fit or
+    /// when N differs from the reference's.
+    std::vector<Connectome> transform(const std::vector<TimeSeries>& subjects) const {
+        return transform_covariances(covariances(subjects));
+    }
+
+    /// Tangent vectors of N × N SPD covariances.
+    std::vector<Connectome> transform_covariances(const std::vector<Eigen::MatrixXd>& covariances) const {
+        if (!fitted()) throw InvalidInput("tangent: transform before fit (fit on a group or load a reference)");
+        const Eigen::Index n = mean_.rows();
+        for (std::size_t k = 0; k < covariances.size(); ++k) {
+            if (covariances[k].rows() != n || covariances[k].cols() != n) {
+                throw InvalidInput("tangent: subject " + std::to_string(k) + " has " +
+                                   std::to_string(covariances[k].rows()) + " regions, the reference has " +
+                                   std::to_string(n));
+            }
+        }
+        std::vector<Connectome> out(covariances.size());
+        const auto count = static_cast<Eigen::Index>(covariances.size());
+        const int threads = static_cast<int>(
+            std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options_.mean.threads), count)));
+        std::vector<std::string> errors(covariances.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+        for (Eigen::Index k = 0; k < count; ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            try {
+                out[i] = detail::whitened_log(whitening_, covariances[i], "tangent");
+            } catch (const std::exception& e) {
+                errors[i] = "subject " + std::to_string(k) + ": " + e.what();
+            }
+        }
+        for (const auto& e : errors) {
+            if (!e.empty()) throw NumericalError(e);
+        }
+        return out;
+    }
+
+    /// fit() then transform() on the same group, estimating each covariance once.
+    std::vector<Connectome> fit_transform(const std::vector<TimeSeries>& subjects) {
+        const auto c = covariances(subjects);
+        fit_covariances(c);
+        return transform_covariances(c);
+    }
+
+    /// Covariances of a group with this space's estimator, one subject per thread. Throws InvalidInput
+    /// when the subjects' N differ, and, for the empirical estimator, when a subject has T ≤ N.
+    std::vector<Eigen::MatrixXd> covariances(const std::vector<TimeSeries>& subjects) const;
+
+    bool fitted() const { return mean_.size() > 0; }
+    Eigen::Index nodes() const { return mean_.rows(); }
+    const Eigen::MatrixXd& mean() const { return mean_; }            ///< N × N geometric mean
+    const Eigen::MatrixXd& whitening() const { return whitening_; }  ///< N × N mean^{-1/2}
+    const TangentOptions& options() const { return options_; }
+    /// How the geometric mean converged (empty for a space restored with from_reference()).
+    const GeometricMean& summary() const { return summary_; }
+
+private:
+    TangentOptions options_;
+    Eigen::MatrixXd mean_;
+    Eigen::MatrixXd whitening_;
+    GeometricMean summary_;
+};
+
+inline std::vector<Eigen::MatrixXd> TangentSpace::covariances(const std::vector<TimeSeries>& subjects) const {
+    CovarianceOptions options;
+    options.estimator = options_.estimator;
+    options.threads = options_.mean.threads;
+    auto estimates = estimate_covariances(subjects, options, true);
+    std::vector<Eigen::MatrixXd> out;
+    out.reserve(estimates.size());
+    for (auto& e : estimates) out.push_back(std::move(e.covariance));
+    return out;
+}
+
+}  // namespace rewire
