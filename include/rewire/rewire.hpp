@@ -2,6 +2,7 @@
 #pragma once
 
 #include "rewire/atlas.hpp"
+#include "rewire/confounds.hpp"
 #include "rewire/connectivity.hpp"
 #include "rewire/covariance.hpp"
 #include "rewire/error.hpp"

@@ -9,6 +9,7 @@ from .api import Atlas, correlation, edge_index, edge_vector, extract, fisher_z,
 from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance, covariance_to_correlation,
                          edge_zscores, geometric_mean, ledoit_wolf, oas, precision_to_partial_correlation,
                          sym_matrix_to_vec, vec_to_sym_matrix)
+from .confounds import framewise_displacement, load_confounds, load_confounds_strategy
 
 __all__ = [
     "Atlas",
@@ -24,8 +25,11 @@ __all__ = [
     "edge_zscores",
     "extract",
     "fisher_z",
+    "framewise_displacement",
     "geometric_mean",
     "ledoit_wolf",
+    "load_confounds",
+    "load_confounds_strategy",
     "load_data",
     "oas",
     "precision_to_partial_correlation",
