@@ -32,6 +32,8 @@ class BoldRun:
     mask: Optional[str] = None
     confounds: Optional[str] = None
     json: Optional[str] = None
+    #: store key when it differs from the ``ses`` entity (a session with several runs); entities stay as parsed
+    label: Optional[str] = None
 
     @property
     def subject(self) -> str:
@@ -40,7 +42,7 @@ class BoldRun:
     @property
     def session(self) -> str:
         """Session label used as the store key (``ses`` entity, plus ``run-N`` when a session has several)."""
-        return self.entities.get("ses", "none")
+        return self.label or self.entities.get("ses", "none")
 
 
 @dataclass
@@ -104,6 +106,6 @@ def discover(root: str, *, task: Optional[str] = None, space: Optional[str] = No
         counts[key] = counts.get(key, 0) + 1
     for run in found.runs:
         if counts[(run.subject, run.entities.get("ses", "none"))] > 1:
-            run.entities["ses"] = f"{run.entities.get('ses', 'none')}_run-{run.entities.get('run', '1')}"
+            run.label = f"{run.entities.get('ses', 'none')}_run-{run.entities.get('run', '1')}"
     found.runs.sort(key=lambda r: (r.subject, r.session))
     return found

@@ -105,7 +105,8 @@ def cmd_run(args) -> int:
     log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr))
     summary = run_study(args.derivatives, args.output, args.atlas, workers=args.workers, subjects=args.subjects,
                         participants=args.participants, progress=None if args.quiet else Progress("runs"),
-                        log=log, command_line=" ".join(["rewire"] + sys.argv[1:]), **options)
+                        log=log, command_line=" ".join(["rewire"] + sys.argv[1:]), bids_outputs=args.bids_outputs,
+                        **options)
     print(summary.table())
     return 0 if summary.ok else 1
 
@@ -211,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-frames", type=int, default=None, help="exclude runs with fewer frames left")
     p.add_argument("--tangent-reference", default="pre", help="session that defines the tangent reference")
     p.add_argument("--workers", type=int, default=1, help="runs processed at once (default 1)")
+    p.add_argument("--bids-outputs", default=None, metavar="DIR",
+                   help="also write each run's time series and matrices as BIDS-style TSV files with JSON "
+                        "sidecars under DIR (BEP017 names: *_seg-<atlas>_desc-denoised_timeseries.tsv, "
+                        "*_meas-<measure>_desc-denoised_relmat.tsv)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(run=cmd_run)
 

@@ -122,16 +122,18 @@ class Excluded(Exception):
     """A run left out by a quality-control rule (not an error)."""
 
 
-def _qc(confounds_path: Optional[str]) -> Tuple[float, float]:
-    """Mean framewise displacement and mean std_dvars from an fMRIPrep confounds file (NaN if absent)."""
+def _qc(confounds_path: Optional[str]) -> Tuple[float, float, int]:
+    """Mean framewise displacement, mean std_dvars (NaN if absent) and the number of non-steady-state
+    volumes (``non_steady_state_outlier*`` columns) of an fMRIPrep confounds file."""
     if not confounds_path:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), 0
     import pandas as pd
 
     table = pd.read_csv(confounds_path, sep="\t", na_values=["n/a"])
     def mean(column):
         return float(np.nanmean(table[column].to_numpy(dtype=float))) if column in table else float("nan")
-    return mean("framewise_displacement"), mean("std_dvars")
+    nonsteady = sum(1 for column in table.columns if str(column).startswith("non_steady_state_outlier"))
+    return mean("framewise_displacement"), mean("std_dvars"), nonsteady
 
 
 def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json: str,
@@ -149,7 +151,7 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
     if empty:
         raise ValueError(f"{run.bold}: {len(empty)} region(s) have no voxels with data in this run "
                          f"({', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''})")
-    mean_fd, mean_dvars = _qc(run.confounds)
+    mean_fd, mean_dvars, nonsteady = _qc(run.confounds)
     frames_total = signals.shape[0]
     confounds = None
     sample_mask = None
@@ -168,8 +170,11 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
     record.session = run.session
     record.fingerprint = _fingerprint(run, options_json)
     inputs = {"bold": run.bold, "mask": mask, "confounds": run.confounds}
-    record.inputs = json.dumps(inputs)
     record.checksums = json.dumps({key: file_checksum(path) for key, path in inputs.items() if path})
+    if confounds is not None:  # what was regressed out, for provenance and the BIDS sidecars
+        inputs["confound_regressors"] = [str(column) for column in getattr(confounds, "columns", [])]
+        inputs["non_steady_state_volumes"] = nonsteady
+    record.inputs = json.dumps(inputs)
     record.timeseries = cleaned
     record.sample_mask = list(range(frames_total)) if sample_mask is None else [int(i) for i in sample_mask]
     record.coverage = coverage
@@ -258,14 +263,17 @@ def _centroids(atlas: Atlas, path: str) -> np.ndarray:
 
 def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, subjects: Optional[Sequence[str]] = None,
               participants: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None,
-              log: Optional[Callable[[str], None]] = None, command_line: str = "", **options) -> StudySummary:
+              log: Optional[Callable[[str], None]] = None, command_line: str = "",
+              bids_outputs: Optional[str] = None, **options) -> StudySummary:
     """Process every matching BOLD run under ``derivatives`` into the cohort store ``output``.
 
     ``options`` are :class:`StudyOptions` fields (``strategy="36P"``, ``kinds=("correlation", "tangent")``,
     ``low_pass=0.08``, ``task="rest"``, ``space="MNI152NLin2009cAsym"``, ``max_mean_fd=0.5``, ...). Runs whose
     inputs and options are unchanged since a previous call are skipped; a run that fails is reported and
     does not stop the others. ``participants`` defaults to ``derivatives/participants.tsv`` (or the raw
-    dataset's, one folder up) and is stored with the results.
+    dataset's, one folder up) and is stored with the results. ``bids_outputs``: a folder that also receives
+    each run's time series and matrices as BIDS-style TSV files (see :mod:`rewire.bids_outputs`); files of
+    unchanged runs are written only when missing or stale.
     """
     started = time.perf_counter()
     study = StudyOptions(atlas=atlas, **options)
@@ -277,8 +285,11 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
     if not found.runs:
         filters = ", ".join(f"{k}={v}" for k, v in (("task", study.task), ("space", study.space), ("res", study.res))
                             if v is not None)
+        if subjects is not None:
+            filters += (", " if filters else "") + "subjects=" + ",".join(subjects)
         raise FileNotFoundError(f"{derivatives}: no preprocessed BOLD files (*_desc-preproc_bold.nii[.gz]) "
-                                f"match {filters or 'the filters'}; {len(found.ignored)} other BOLD file(s) were ignored")
+                                f"match {filters or 'the filters'}; {len(found.ignored)} other BOLD file(s) were ignored"
+                                + (f", e.g. {found.ignored[0]}" if found.ignored else ""))
     keys = [(run.subject, run.session) for run in found.runs]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
@@ -286,23 +297,42 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
     participants_table = _read_participants(participants, derivatives)
     atlas_object = Atlas.from_file(study.atlas, study.labels)
     options_json = study.result_options()
+    _check_store_options(output, options_json)
+    if bids_outputs is not None:
+        from . import bids_outputs as bids
+
+        bids_outputs = os.fspath(bids_outputs)
+        os.makedirs(bids_outputs, exist_ok=True)
+        bids.write_dataset_description(bids_outputs, _core.__version__)
+        seg = bids.atlas_label(study.atlas)
     store = _core.CohortStore.open_for_writing(output, _store_header(atlas_object, study),
                                                command_line or "rewire.run_study")
-    if participants_table is not None:
-        store.set_text("participants", participants_table)
-    summary = StudySummary(store=output)
-    todo: List[BoldRun] = []
-    for run in found.runs:
-        if store.fingerprint(run.subject, run.session) == _fingerprint(run, options_json):
-            summary.skipped.append((run.subject, run.session))
-        else:
-            todo.append(run)
-    log(f"{len(found.runs)} run(s) found, {len(summary.skipped)} unchanged, {len(todo)} to process "
-        f"with {workers} worker(s)")
-    threads = 0 if workers == 1 else 1
-    total = len(todo)
-    done = 0
+
+    def write_outputs(run: BoldRun, record, measures=None) -> None:
+        bids.write_run(bids_outputs, run.entities, seg, study.atlas, atlas_object.names, record,
+                       strategy=study.strategy, version=_core.__version__, measures=measures)
+
+    per_run_kinds = [kind for kind in study.kinds if kind != "tangent"]
     try:
+        if participants_table is not None:
+            store.set_text("participants", participants_table)
+        summary = StudySummary(store=output)
+        todo: List[BoldRun] = []
+        for run in found.runs:
+            fingerprint = store.fingerprint(run.subject, run.session)
+            if fingerprint == _fingerprint(run, options_json):
+                summary.skipped.append((run.subject, run.session))
+                if bids_outputs is not None and not bids.is_current(bids_outputs, run.entities, seg, per_run_kinds,
+                                                                    fingerprint):
+                    record = store.read_run(run.subject, run.session)
+                    write_outputs(run, record, {k: v for k, v in record.measures.items() if k != "tangent"})
+            else:
+                todo.append(run)
+        log(f"{len(found.runs)} run(s) found, {len(summary.skipped)} unchanged, {len(todo)} to process "
+            f"with {workers} worker(s)")
+        threads = 0 if workers == 1 else 1
+        total = len(todo)
+        done = 0
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pending: Dict[Future, BoldRun] = {}
             queue = iter(todo)
@@ -320,22 +350,71 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
                     run = pending.pop(future)
                     try:
                         record = future.result()
-                        store.commit(record)  # the single writer
-                        summary.processed.append((run.subject, run.session))
                     except Excluded as reason:
                         summary.excluded.append((run.subject, run.session, str(reason)))
-                    except (ValueError, OSError, FloatingPointError, RuntimeError) as error:
-                        summary.failed.append((run.subject, run.session, str(error)))
+                    except Exception as error:  # a bad run is reported; it never stops the others
+                        summary.failed.append((run.subject, run.session, _reason(error, run)))
+                    else:
+                        store.commit(record)  # the single writer; a store error stops the study
+                        summary.processed.append((run.subject, run.session))
+                        if bids_outputs is not None:
+                            write_outputs(run, record)
                     done += 1
                     if progress:
                         progress(done, total)
                     submit_next()
         if "tangent" in study.kinds:
-            _finish_tangent(store, study, log)
+            tangents = _finish_tangent(store, study, log)
+            if bids_outputs is not None:  # recomputed matrices, and those whose file is missing
+                extra = {"tangent": {"TangentReference": study.tangent_reference}}
+                committed = set(store.runs())
+                for run in found.runs:
+                    key = (run.subject, run.session)
+                    matrix = tangents.get(key)
+                    if matrix is None and key in committed and not os.path.exists(
+                            bids.output_paths(bids_outputs, run.entities, seg, ["tangent"])["relmat"]["tangent"]):
+                        matrix = store.read_run(*key).measures.get("tangent")
+                    if matrix is not None:
+                        bids.write_measures(bids_outputs, run.entities, seg, atlas_object.names, {"tangent": matrix},
+                                            source=run.bold, version=_core.__version__, extra=extra)
     finally:
         store.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _reason(error: Exception, run: BoldRun) -> str:
+    """The error's message, naming the run's file when the message does not name an input already."""
+    message = str(error) or error.__class__.__name__
+    if not isinstance(error, (ValueError, OSError, FloatingPointError, RuntimeError)):
+        message = f"{error.__class__.__name__}: {message}"
+    named = [os.path.basename(path) for path in (run.bold, run.confounds, run.mask) if path]
+    if not any(name in message for name in named):
+        message = f"{run.bold}: {message}"
+    return message
+
+
+def _check_store_options(output: str, options_json: str) -> None:
+    """Refuses, before anything is written, a store made with other result options, naming the options
+    that differ (open_for_writing checks again, and checks the atlas)."""
+    if not os.path.exists(output):
+        return
+    existing = _core.CohortStore.open(output)
+    try:
+        stored = existing.header().options
+    finally:
+        existing.close()
+    if stored == options_json:
+        return
+    try:
+        before, after = json.loads(stored), json.loads(options_json)
+    except ValueError:
+        return  # not ours to interpret: open_for_writing reports it
+    differences = [f"{key} (stored {before.get(key)!r}, requested {after.get(key)!r})"
+                   for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+    raise ValueError(f"{output}: this store was made with other options: {'; '.join(differences)}. Results made "
+                     f"with different settings are never mixed in one store: write to a new store (another -o), "
+                     f"re-run with the stored options, or remove {output} to start over")
 
 
 def _read_participants(path: Optional[str], derivatives: str) -> Optional[str]:
@@ -343,12 +422,15 @@ def _read_participants(path: Optional[str], derivatives: str) -> Optional[str]:
                                       os.path.join(os.path.dirname(os.path.abspath(derivatives)), "participants.tsv")]
     for candidate in candidates:
         if candidate and os.path.exists(candidate):
-            with open(candidate, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(candidate, encoding="utf-8-sig") as handle:  # -sig: a byte-order mark is not a name
+                text = handle.read().replace("\r\n", "\n")
             header = text.splitlines()[0].split("\t") if text else []
             if "participant_id" not in header:
-                raise ValueError(f"{candidate}: participants.tsv needs a participant_id column")
-            ids = [line.split("\t")[0] for line in text.splitlines()[1:] if line.strip()]
+                raise ValueError(f"{candidate}: participants.tsv needs a participant_id column "
+                                 f"(columns: {', '.join(header) or 'none'})")
+            column = header.index("participant_id")
+            ids = [line.split("\t")[column] for line in text.splitlines()[1:]
+                   if line.strip() and len(line.split("\t")) > column]
             repeated = sorted({i for i in ids if ids.count(i) > 1})
             if repeated:
                 raise ValueError(f"{candidate}: duplicate participant_id {repeated}")
@@ -358,8 +440,11 @@ def _read_participants(path: Optional[str], derivatives: str) -> Optional[str]:
     return None
 
 
-def _finish_tangent(store, study: StudyOptions, log: Callable[[str], None]) -> None:
-    """Tangent-space connectivity of every run, around one reference fitted on the reference session."""
+def _finish_tangent(store, study: StudyOptions, log: Callable[[str], None]) -> Dict[Tuple[str, str], np.ndarray]:
+    """Tangent-space connectivity of every run, around one reference fitted on the reference session's
+    runs and kept fixed for every session. Returns the recomputed matrices by (subject, session): none
+    when the reference runs are those of the last fit (root attribute ``tangent_reference``, written after
+    every run has its matrix, so an interrupted pass is redone) and every run has its matrix."""
     from .estimators import Tangent
 
     runs = store.runs()
@@ -367,12 +452,32 @@ def _finish_tangent(store, study: StudyOptions, log: Callable[[str], None]) -> N
     if not reference:
         raise ValueError(f"tangent: no run of the reference session '{study.tangent_reference}' "
                          f"(sessions: {sorted({ses for _, ses in runs})})")
+    key = json.dumps([[s, ses, store.fingerprint(s, ses)] for s, ses in reference])
+    have = set()
+    if "tangent" in store.kinds():
+        for session in {ses for _, ses in runs}:
+            try:
+                subjects, _ = store.edges("tangent", session)
+            except ValueError:
+                continue
+            have.update((subject, session) for subject in subjects)
+    if store.text("tangent_reference") == key and all(run in have for run in runs):
+        log(f"tangent reference unchanged ({len(reference)} run(s) of session '{study.tangent_reference}')")
+        return {}
     tangent = Tangent(estimator=study.estimator)
-    tangent.fit([store.read_run(s, ses).timeseries for s, ses in reference])
+    try:
+        tangent.fit([store.read_run(s, ses).timeseries for s, ses in reference])
+    except (ValueError, FloatingPointError) as error:
+        raise type(error)(f"tangent reference: {error} (the runs are stored; re-run with that estimator "
+                          f"in a new store)") from error
     log(f"tangent reference: {len(reference)} run(s) of session '{study.tangent_reference}'")
+    results: Dict[Tuple[str, str], np.ndarray] = {}
     for subject, session in runs:
         record = store.read_run(subject, session)
         measures = dict(record.measures)
         measures["tangent"] = tangent.transform([record.timeseries])[0]
         record.measures = measures
         store.commit(record)
+        results[subject, session] = measures["tangent"]
+    store.set_text("tangent_reference", key)
+    return results
