@@ -9,17 +9,22 @@ from .api import Atlas, correlation, edge_index, edge_vector, extract, fisher_z,
 from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance, covariance_to_correlation,
                          edge_zscores, geometric_mean, ledoit_wolf, oas, precision_to_partial_correlation,
                          sym_matrix_to_vec, vec_to_sym_matrix)
+from .cohort import Cohort, delta
+from .study import StudyOptions, run_study
 from .confounds import framewise_displacement, load_confounds, load_confounds_strategy
 
 __all__ = [
     "Atlas",
+    "Cohort",
     "ConnectivityMeasure",
+    "StudyOptions",
     "Tangent",
     "__version__",
     "connectivity",
     "correlation",
     "covariance",
     "covariance_to_correlation",
+    "delta",
     "edge_index",
     "edge_vector",
     "edge_zscores",
@@ -34,6 +39,7 @@ __all__ = [
     "oas",
     "precision_to_partial_correlation",
     "read_header",
+    "run_study",
     "sym_matrix_to_vec",
     "vec_to_sym_matrix",
 ]
