@@ -1,5 +1,4 @@
 """rewire demo: runs end to end from the command line, writes what it says, and its table is right."""
-import glob
 import json
 import os
 import re
@@ -9,9 +8,18 @@ import sys
 import numpy as np
 import pytest
 
+h5py = pytest.importorskip("h5py")
+pd = pytest.importorskip("pandas")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not os.path.isfile("/usr/share/mricron/templates/aal.nii.gz"),
                                 reason="mricron AAL atlas not installed")
+REGIONS = 116
+EDGES = REGIONS * (REGIONS - 1) // 2
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture(scope="module")
@@ -20,59 +28,87 @@ def demo(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
     result = subprocess.run([sys.executable, "-m", "rewire.cli", "demo", str(out)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
-    return out, result
-
-
-def read_matrix(path):
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
-    return header, np.loadtxt(path, delimiter="\t", skiprows=1, ndmin=2)
-
-
-def test_demo_exits_cleanly_and_prints_the_table(demo):
-    out, result = demo
-    assert result.returncode == 0, result.stderr
-    text = result.stdout
-    assert "16 runs" in text and "116 regions" in text and "150 volumes" in text
-    assert re.search(r"group\s+n\s+recovered\s+planted", text)
-    assert str(out / "derivatives") in text and str(out / "study") in text
-    assert "Traceback" not in result.stderr
-
-
-def test_demo_table_matches_truth_and_outputs(demo):
-    out, result = demo
     with open(out / "study" / "ground_truth.json", encoding="utf-8") as f:
         truth = json.load(f)
-    rows = {m.group(1): [float(x) for x in m.groups()[2:]]
-            for m in re.finditer(r"^\s+(therapy|control)\s+(\d+)\s+([+-]\d\.\d\d)\s+([+-]\d\.\d\d)\s+([+-]\d\.\d\d)",
-                                 result.stdout, flags=re.M)}
-    assert set(rows) == {"therapy", "control"}
-    for group in rows:
-        assert rows[group][1] == pytest.approx(truth["effect"][group], abs=0.005)
+    return out, result, truth
 
-    # Recompute the "recovered" column from the written time series with numpy.
-    edges = [edge["columns"] for edge in truth["planted_edges"]]
-    changes = {"therapy": [], "control": []}
-    for subject, info in truth["subjects"].items():
-        r = {}
-        for session in ("pre", "post"):
-            stem = out / "derivatives" / f"{subject}_ses-{session}"
-            names, signals = read_matrix(f"{stem}_timeseries.tsv")
-            assert signals.shape == (150, 116) and names[0] == "Precentral_L"
-            r[session] = np.corrcoef(signals, rowvar=False)
-            # Files hold 10 significant digits: time series ~1000 carry 1e-7, enough to move r by ~1e-8.
-            _, written = read_matrix(f"{stem}_correlation.tsv")
-            np.testing.assert_allclose(written, r[session], rtol=0, atol=1e-7)
-            _, z = read_matrix(f"{stem}_fisherz.tsv")
-            off_diagonal = ~np.eye(len(written), dtype=bool)
-            expected = np.zeros_like(written)
-            expected[off_diagonal] = np.arctanh(written[off_diagonal])
-            np.testing.assert_allclose(z, expected, atol=1e-8)
-        changes[info["group"]].append(np.mean([r["post"][a, m] - r["pre"][a, m] for a, m in edges]))
-    for group, values in changes.items():
-        assert rows[group][0] == pytest.approx(np.mean(values), abs=0.006)
-    # Four subjects × 150 volumes: sampling SD of the group mean change is about 0.08; the uncleaned
-    # nuisance shrinks it by about 10 %. The planted change must show, and not in controls.
-    assert rows["therapy"][0] > 0.15
-    assert abs(rows["control"][0]) < 0.2
-    assert len(glob.glob(str(out / "derivatives" / "*_correlation.tsv"))) == 16
+
+def table(stdout):
+    """{group: [n, z found, z planted, r found, r planted, other edges z]} from the printed table."""
+    pattern = r"^\s+(therapy|control)\s+(\d+)" + r"\s+([+-]\d+\.\d\d)" * 5 + r"\s*$"
+    return {m.group(1): [float(x) for x in m.groups()[1:]] for m in re.finditer(pattern, stdout, flags=re.M)}
+
+
+def test_demo_exits_cleanly_and_says_what_it_did(demo):
+    out, result, _ = demo
+    assert result.returncode == 0, result.stderr
+    text_out = result.stdout
+    assert "16 runs: 4 therapy + 4 control x 2 sessions, 150 volumes" in text_out
+    assert "extract 116 regions, clean (simple confounds), correlate" in text_out
+    assert "8 subjects x 6670 edges" in text_out
+    assert re.search(r"group\s+n\s+z found\s+z planted\s+r found\s+r planted\s+other edges z", text_out)
+    for path in (out / "study", out / "cohort.h5", out / "delta.tsv"):
+        assert str(path) in text_out and path.exists()
+    assert "Traceback" not in result.stderr
+    assert len(text_out.splitlines()) < 25  # tidy: one screen
+
+
+def test_store_holds_every_run(demo):
+    out, _, truth = demo
+    with h5py.File(out / "cohort.h5", "r") as f:
+        runs = sorted((s, ses) for s in f["runs"] for ses in f["runs"][s])
+        assert runs == sorted((s, ses) for s in truth["subjects"] for ses in ("pre", "post"))
+        assert all(int(f[f"runs/{s}/{ses}"].attrs["committed"]) == 1 for s, ses in runs)
+        assert f["runs/sub-01/pre/timeseries"].shape == (150, REGIONS)
+        assert json.loads(text(f.attrs["options"]))["strategy"] == "simple"
+        assert text(f.attrs["command_line"]) == "rewire demo"
+
+
+def test_table_matches_the_truth_and_the_store(demo):
+    out, result, truth = demo
+    rows = table(result.stdout)
+    assert set(rows) == {"therapy", "control"}
+    # Recompute every column from the store with h5py and numpy.
+    edges = [sorted(edge["columns"]) for edge in truth["planted_edges"]]
+    with h5py.File(out / "cohort.h5", "r") as f:
+        r = {(s, ses): f[f"runs/{s}/{ses}/connectivity/correlation"][:] for s in truth["subjects"]
+             for ses in ("pre", "post")}
+    planted = np.zeros((REGIONS, REGIONS), dtype=bool)
+    for a, m in edges:
+        planted[a, m] = True
+    others = np.triu(np.ones((REGIONS, REGIONS), dtype=bool), 1) & ~planted
+    for group, row in rows.items():
+        members = [s for s, info in truth["subjects"].items() if info["group"] == group]
+        assert row[0] == len(members) == 4
+        def change(where, z=True):
+            f = np.arctanh if z else (lambda x: x)
+            return np.mean([(f(r[s, "post"][where]) - f(r[s, "pre"][where])).mean() for s in members])
+
+        assert row[1] == pytest.approx(change(planted), abs=0.006)
+        assert row[3] == pytest.approx(change(planted, z=False), abs=0.006)
+        assert row[5] == pytest.approx(change(others), abs=0.006)
+        latent = [truth["subjects"][s]["edge_correlation"] for s in members]
+        assert row[2] == pytest.approx(np.mean([np.arctanh(e["post"]) - np.arctanh(e["pre"]) for e in latent]),
+                                       abs=0.006)
+        assert row[4] == pytest.approx(truth["effect"][group], abs=0.006)
+    # Four subjects × 150 volumes: a subject's change of one edge has SD ≈ √2/√(150 − 27 confounds) ≈ 0.13
+    # in Fisher z, the group mean ≈ 0.065 (the four planted edges move together). Nuisance left after
+    # cleaning attenuates the found change a little. The planted change must show (more than half of it),
+    # controls must stay within 3 standard errors of zero, and the other edges did not move on average.
+    assert rows["therapy"][1] > rows["therapy"][2] / 2
+    assert abs(rows["control"][1]) < 0.2
+    assert abs(rows["therapy"][5]) < 0.05 and abs(rows["control"][5]) < 0.05
+
+
+def test_delta_file(demo):
+    out, _, truth = demo
+    deltas = pd.read_csv(out / "delta.tsv", sep="\t", dtype={"participant_id": str}).set_index("participant_id")
+    assert list(deltas.index) == sorted(truth["subjects"]) and deltas.shape == (8, EDGES)
+    with h5py.File(out / "cohort.h5", "r") as f:
+        names = [text(n) for n in f["nodes/names"][:]]
+        pre = f["runs/sub-05/pre/connectivity/correlation"][:]
+        post = f["runs/sub-05/post/connectivity/correlation"][:]
+    assert deltas.columns[0] == f"{names[0]}--{names[1]}"
+    upper = np.triu_indices(REGIONS, 1)
+    np.testing.assert_allclose(deltas.loc["sub-05"].to_numpy(), np.arctanh(post[upper]) - np.arctanh(pre[upper]),
+                               rtol=1e-9, atol=1e-12)
