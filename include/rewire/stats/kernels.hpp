@@ -1,0 +1,29 @@
+// rewire::stats — the compiled kernel under the permutation engine (src/stats/kernels.cpp).
+//
+// The engine's inner product is W · R: a few dozen rows of per-shuffle weights (rows × S) against the
+// subject × edge data R, stored in panels of 16 edges (panel c holds R[i][16c .. 16c+15] for every
+// subject i, contiguous). Each output is summed over subjects in ascending order with separate
+// multiplies and adds (no fused multiply-add), so the result does not depend on the CPU's vector
+// width, the batch a row belongs to, or the thread that computes it.
+#pragma once
+
+#include <Eigen/Core>
+
+namespace rewire {
+
+/// Thread count for `requested` (> 0), else REWIRE_NUM_THREADS / OMP_NUM_THREADS, else the hardware
+/// (defined in src/extract.cpp; declared in extract.hpp as well).
+int resolve_threads(int requested, int reserved);
+
+namespace stats::detail {
+
+/// Edges per panel.
+inline constexpr Eigen::Index kPanelWidth = 16;
+
+/// out[r·ld + 16c + l] = Σ_i w[r·subjects + i] · panels[(c·subjects + i)·16 + l] for r < rows,
+/// c < chunks, l < 16. Runtime-dispatched to AVX-512 / AVX2 code where the CPU has it.
+void panel_gemm(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels, Eigen::Index chunks,
+                double* out, Eigen::Index ld);
+
+}  // namespace stats::detail
+}  // namespace rewire

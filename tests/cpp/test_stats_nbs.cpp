@@ -1,0 +1,274 @@
+// rewire::stats — NBS and TFNBS against literal re-implementations of their definitions, planted
+// effects, empty results, and family-wise calibration on null simulations.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "rewire/stats/maxt.hpp"
+#include "rewire/stats/nbs.hpp"
+#include "rewire/stats/tfnbs.hpp"
+#include "test_support.hpp"
+
+using namespace rewire;
+using namespace rewire::stats;
+
+namespace {
+
+Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal;
+    Eigen::MatrixXd m(rows, cols);
+    for (Eigen::Index j = 0; j < cols; ++j) {
+        for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(engine);
+    }
+    return m;
+}
+
+struct EdgeList {
+    std::vector<Eigen::Index> first, second;
+    explicit EdgeList(Eigen::Index nodes) {
+        for (Eigen::Index i = 0; i < nodes; ++i) {
+            for (Eigen::Index j = i + 1; j < nodes; ++j) {
+                first.push_back(i);
+                second.push_back(j);
+            }
+        }
+    }
+    bool touch(Eigen::Index a, Eigen::Index b) const {
+        return first[a] == first[b] || first[a] == second[b] || second[a] == first[b] || second[a] == second[b];
+    }
+};
+
+/// MRtrix3's NBS literally: flood fill over edges that share a node, among edges with in[e] ≥ T
+/// (or > T); each edge gets its cluster's size in edges.
+Eigen::VectorXd reference_cluster_size(const Eigen::VectorXd& in, double threshold, bool strict, Eigen::Index nodes) {
+    const EdgeList edges(nodes);
+    const Eigen::Index count = in.size();
+    auto supra = [&](Eigen::Index e) { return strict ? in[e] > threshold : in[e] >= threshold; };
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(count);
+    std::vector<int> label(count, -1);
+    int next = 0;
+    for (Eigen::Index seed = 0; seed < count; ++seed) {
+        if (!supra(seed) || label[seed] >= 0) continue;
+        std::vector<Eigen::Index> stack{seed}, members;
+        label[seed] = next;
+        while (!stack.empty()) {
+            const Eigen::Index e = stack.back();
+            stack.pop_back();
+            members.push_back(e);
+            for (Eigen::Index f = 0; f < count; ++f) {
+                if (label[f] < 0 && supra(f) && edges.touch(e, f)) {
+                    label[f] = next;
+                    stack.push_back(f);
+                }
+            }
+        }
+        for (auto e : members) out[e] = static_cast<double>(members.size());
+        ++next;
+    }
+    return out;
+}
+
+/// MRtrix3's TFCE wrapper over its NBS, literally (src/stats/tfce.cpp).
+Eigen::VectorXd reference_tfnbs(const Eigen::VectorXd& in, double dh, double e, double h, Eigen::Index nodes) {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(in.size());
+    const double max_input = in.maxCoeff();
+    for (double height = dh; (height - dh) < max_input; height += dh) {
+        const Eigen::VectorXd sizes = reference_cluster_size(in, height, false, nodes);
+        const double multiplier = std::pow(height, h);
+        for (Eigen::Index k = 0; k < in.size(); ++k) out[k] += std::pow(sizes[k], e) * multiplier;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("nbs: component measures equal a flood fill over edges", "[stats][nbs]") {
+    const Eigen::Index nodes = 12;
+    const Eigen::Index edges = nodes * (nodes - 1) / 2;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const Eigen::VectorXd t = normal_matrix(edges, 1, seed).col(0) * 1.6;
+        for (bool strict : {true, false}) {
+            NbsOptions options;
+            options.threshold = 1.0;
+            options.strict = strict;
+            options.tail = Tail::greater;
+            const Nbs positive(nodes, options);
+            CHECK(positive.enhance(t) == reference_cluster_size(t, 1.0, strict, nodes));
+            options.tail = Tail::less;
+            CHECK(Nbs(nodes, options).enhance(t) == reference_cluster_size(-t, 1.0, strict, nodes));
+            // Two-sided, separate signs: each edge keeps its own sign's component.
+            options.tail = Tail::two_sided;
+            const Eigen::VectorXd both = Nbs(nodes, options).enhance(t);
+            const Eigen::VectorXd expected =
+                reference_cluster_size(t, 1.0, strict, nodes) + reference_cluster_size(-t, 1.0, strict, nodes);
+            CHECK(both == expected);
+            // bctpy's mixed signs: components of |t|.
+            options.mixed_signs = true;
+            CHECK(Nbs(nodes, options).enhance(t) == reference_cluster_size(t.cwiseAbs(), 1.0, strict, nodes));
+            // max_enhanced is the same computation.
+            const Nbs mixed(nodes, options);
+            auto scratch = mixed.make_scratch();
+            CHECK(mixed.max_enhanced(t.data(), edges, *scratch) == mixed.enhance(t).maxCoeff());
+        }
+        // Intensity: Σ (t − threshold) over each component, components listed largest first.
+        NbsOptions options;
+        options.threshold = 1.0;
+        options.tail = Tail::greater;
+        options.measure = NbsMeasure::intensity;
+        const Nbs intensity(nodes, options);
+        const auto components = intensity.components(t);
+        double previous = 1e300;
+        Eigen::Index covered = 0;
+        for (const auto& c : components) {
+            double sum = 0.0;
+            for (auto e : c.edges) sum += t[e] - 1.0;
+            CHECK(c.intensity == Approx(sum).epsilon(1e-12));
+            CHECK(c.extent == static_cast<double>(c.edges.size()));
+            CHECK(intensity.value(c) <= previous);
+            previous = intensity.value(c);
+            covered += static_cast<Eigen::Index>(c.edges.size());
+        }
+        CHECK(covered == (t.array() > 1.0).count());
+    }
+}
+
+TEST_CASE("tfnbs: equals MRtrix3's TFCE-over-NBS loop", "[stats][tfnbs]") {
+    const Eigen::Index nodes = 9;
+    const Eigen::Index edges = nodes * (nodes - 1) / 2;
+    for (std::uint64_t seed : {4u, 5u}) {
+        const Eigen::VectorXd t = normal_matrix(edges, 1, seed).col(0) * 1.5 + Eigen::VectorXd::Constant(edges, 0.4);
+        TfnbsOptions options;
+        options.tail = Tail::greater;
+        const Tfnbs enhancer(nodes, options);
+        const Eigen::VectorXd ours = enhancer.enhance(t);
+        const Eigen::VectorXd reference = reference_tfnbs(t, 0.1, 0.4, 3.0, nodes);
+        CHECK((ours - reference).cwiseAbs().maxCoeff() <= 1e-11 * reference.maxCoeff());
+        auto scratch = enhancer.make_scratch();
+        CHECK(enhancer.max_enhanced(t.data(), edges, *scratch) == ours.maxCoeff());
+        // Other parameters, and the negative side.
+        options.dh = 0.25;
+        options.e = 0.5;
+        options.h = 2.0;
+        options.tail = Tail::two_sided;
+        const Eigen::VectorXd two = Tfnbs(nodes, options).enhance(t);
+        const Eigen::VectorXd expected = reference_tfnbs(t, 0.25, 0.5, 2.0, nodes) + reference_tfnbs(-t, 0.25, 0.5, 2.0, nodes);
+        CHECK((two - expected).cwiseAbs().maxCoeff() <= 1e-11 * expected.maxCoeff());
+    }
+    TfnbsOptions bad;
+    bad.dh = 0.0;
+    CHECK_THAT(test::message_of<InvalidInput>([&] { Tfnbs(5, bad); }), Catch::Contains("dh"));
+}
+
+TEST_CASE("nbs: a planted component is found, an impossible threshold gives no components", "[stats][nbs]") {
+    const Eigen::Index nodes = 14;
+    const Eigen::Index edges = nodes * (nodes - 1) / 2;
+    const Eigen::Index s = 24;
+    Eigen::MatrixXd data = normal_matrix(s, edges, 8);
+    // Effect on every edge among nodes 0..4 (10 edges), in the paired differences.
+    std::vector<Eigen::Index> planted;
+    for (Eigen::Index i = 0; i < 5; ++i) {
+        for (Eigen::Index j = i + 1; j < 5; ++j) planted.push_back(i * nodes - i * (i + 1) / 2 + (j - i - 1));
+    }
+    for (auto e : planted) data.col(e).array() += 1.2;
+    const Model model = make_model(Eigen::MatrixXd::Ones(s, 1), Eigen::MatrixXd::Ones(1, 1));
+    ShuffleOptions shuffle;
+    shuffle.count = 500;
+    shuffle.seed = 1;
+    NbsOptions options;
+    options.threshold = 3.0;
+    const NbsResult result = nbs(data, model, Shuffles::random(s, shuffle), options);
+    REQUIRE_FALSE(result.components.empty());
+    const Component& top = result.components.front();
+    CHECK(top.sign == 1);
+    CHECK(top.p < 0.01);
+    CHECK(top.nodes == std::vector<Eigen::Index>{0, 1, 2, 3, 4});
+    CHECK(top.edges == planted);
+    for (auto e : planted) CHECK(result.test.p_fwe[e] == top.p);
+
+    // Z threshold: the t threshold with the same tail probability at 23 dof.
+    NbsOptions z = options;
+    z.scale = ThresholdScale::z;
+    const NbsResult by_z = nbs(data, model, Shuffles::random(s, shuffle), z);
+    CHECK(by_z.threshold == Approx(z_to_t(3.0, 23.0)));
+    CHECK(by_z.threshold > 3.0);
+
+    options.threshold = 1e6;
+    const NbsResult empty = nbs(data, model, Shuffles::random(s, shuffle), options);
+    CHECK(empty.components.empty());
+    CHECK(empty.test.null.maxCoeff() == 0.0);
+    CHECK(empty.test.p_fwe.minCoeff() == 1.0);
+
+    NbsOptions missing;
+    CHECK_THAT(test::message_of<InvalidInput>([&] { nbs(data, model, Shuffles::random(s, shuffle), missing); }),
+               Catch::Contains("threshold"));
+    CHECK_THAT(test::message_of<InvalidInput>([&] { nbs(data.leftCols(11), model, Shuffles::random(s, shuffle), options); }),
+               Catch::Contains("N(N-1)/2"));
+}
+
+namespace {
+
+/// 2.5% and 97.5% quantiles of Binomial(n, p).
+std::pair<int, int> binomial_interval(int n, double p) {
+    double cdf = 0.0;
+    int low = -1, high = -1;
+    for (int k = 0; k <= n; ++k) {
+        cdf += std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) + k * std::log(p) +
+                        (n - k) * std::log1p(-p));
+        if (low < 0 && cdf >= 0.025) low = k;
+        if (high < 0 && cdf >= 0.975) high = k;
+    }
+    return {low, high};
+}
+
+}  // namespace
+
+TEST_CASE("calibration: family-wise rejection rate on null data is α", "[stats][calibration]") {
+    // 300 null studies per scenario: 8 nodes (28 edges), 99 shuffles each, so p = (1 + #)/100 makes
+    // P(p ≤ 0.05) exactly 0.05 for an exact test. The count of studies with any FWE-significant
+    // edge (max-T) or component (NBS) must lie in the central 95% interval of Binomial(300, 0.05).
+    const int studies = 300;
+    const auto [low, high] = binomial_interval(studies, 0.05);
+    const Eigen::Index nodes = 8;
+    const Eigen::Index edges = 28;
+    const Eigen::Index s = 16;
+    Eigen::MatrixXd two_sample(s, 3);
+    two_sample.col(0).setOnes();
+    for (int i = 0; i < s; ++i) two_sample(i, 1) = i < 8 ? 1.0 : 0.0;
+    two_sample.col(2) = normal_matrix(s, 1, 99).col(0);  // a nuisance covariate: Freedman–Lane
+    const Model paired = make_model(Eigen::MatrixXd::Ones(s, 1), Eigen::MatrixXd::Ones(1, 1));
+    const Model group = make_model(two_sample, Eigen::RowVector3d(0, 1, 0));
+    PermutationOptions quiet;
+    quiet.threads = 1;
+    int rejected[4] = {0, 0, 0, 0};
+    for (int study = 0; study < studies; ++study) {
+        // Correlated edges (a shared subject effect), as connectivity is.
+        Eigen::MatrixXd data = normal_matrix(s, edges, 1000 + static_cast<std::uint64_t>(study));
+        data += 0.5 * normal_matrix(s, 1, 5000 + static_cast<std::uint64_t>(study)) * Eigen::RowVectorXd::Ones(edges);
+        // For the group test: a nuisance signal that Freedman–Lane must remove.
+        const Eigen::MatrixXd with_nuisance = data + two_sample.col(2) * Eigen::RowVectorXd::Constant(edges, 0.8);
+        ShuffleOptions flips;
+        flips.count = 99;
+        flips.seed = static_cast<std::uint64_t>(study);
+        ShuffleOptions perms = flips;
+        perms.kind = ShuffleKind::permutation;
+        NbsOptions nbs_options;
+        nbs_options.threshold = 2.0;
+        rejected[0] += maxt(data, paired, Shuffles::random(s, flips), Tail::two_sided, quiet).p_fwe.minCoeff() <= 0.05;
+        rejected[1] += maxt(with_nuisance, group, Shuffles::random(s, perms), Tail::two_sided, quiet).p_fwe.minCoeff() <= 0.05;
+        const auto a = nbs(data, paired, Shuffles::random(s, flips), nbs_options, quiet);
+        rejected[2] += !a.components.empty() && a.components.front().p <= 0.05;
+        const auto b = nbs(with_nuisance, group, Shuffles::random(s, perms), nbs_options, quiet);
+        rejected[3] += !b.components.empty() && b.components.front().p <= 0.05;
+    }
+    INFO("95% interval [" << low << ", " << high << "]; rejections: max-T sign-flip " << rejected[0]
+                          << ", max-T Freedman–Lane " << rejected[1] << ", NBS sign-flip " << rejected[2]
+                          << ", NBS Freedman–Lane " << rejected[3]);
+    (void)nodes;
+    for (int r : rejected) {
+        CHECK(r >= low);
+        CHECK(r <= high);
+    }
+}
