@@ -415,6 +415,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
     }
     QuietErrors quiet;
     std::unique_ptr<Impl> impl;
+    std::string created;  // temporary name of a new store, until it is moved into place
     if (std::filesystem::exists(path)) {
         impl = open_impl(path, true);
         CohortStore existing(std::move(impl));
@@ -447,7 +448,11 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
         impl = std::make_unique<Impl>();
         impl->path = path;
         impl->writable = true;
-        impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+        // Created under a temporary name and moved into place once the header is written and flushed, so
+        // a writer killed here never leaves a file at `path` that is not a store.
+        created = path + ".part";
+        std::filesystem::remove(created);
+        impl->file = Handle(H5Fcreate(created.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
         if (!impl->file.valid()) throw IoError(path + ": cannot create the HDF5 file");
         const hid_t root = impl->file.get();
         write_attribute(root, "format", "rewire-cohort");
@@ -468,7 +473,12 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
     }
     write_attribute(impl->file.get(), "rewire_version", version);
     write_attribute(impl->file.get(), "command_line", command_line);
-    H5Fflush(impl->file.get(), H5F_SCOPE_GLOBAL);
+    check(H5Fflush(impl->file.get(), H5F_SCOPE_GLOBAL), path + ": cannot flush");
+    if (!created.empty()) {
+        std::error_code error;
+        std::filesystem::rename(created, path, error);  // the open file keeps working under its new name
+        if (error) throw IoError(path + ": cannot move the new store into place: " + error.message());
+    }
     return CohortStore(std::move(impl));
 }
 

@@ -496,3 +496,14 @@ def test_several_runs_of_a_session_get_their_own_keys_and_bids_names(copy, tmp_p
     assert sorted(summary.processed) == [("sub-01", "post"), ("sub-01", "pre_run-1"), ("sub-01", "pre_run-2")]
     assert (out / "sub-01" / "ses-pre" / "func" /
             "sub-01_ses-pre_task-rest_run-2_seg-aal_desc-denoised_timeseries.tsv").exists()
+
+
+def test_a_new_store_appears_only_with_its_header(copy, tmp_path):
+    """A new store is written under NAME.part and moved into place once its header is complete (a writer
+    killed before that leaves no file at NAME); a stale NAME.part from such a writer is replaced."""
+    output = tmp_path / "cohort.h5"
+    (tmp_path / "cohort.h5.part").write_bytes(b"left by a killed writer")
+    summary = rewire.run_study(copy, str(output), AAL, subjects=["01"])
+    assert summary.ok and not (tmp_path / "cohort.h5.part").exists()
+    with h5py.File(output, "r") as f:
+        assert text(f.attrs["format"]) == "rewire-cohort"
