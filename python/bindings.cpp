@@ -228,4 +228,5 @@ PYBIND11_MODULE(_core, m) {
     rewire::python::bind_confounds(m);
     rewire::python::bind_estimators(m);
     rewire::python::bind_cohort(m);
+    rewire::python::bind_stats(m);
 }

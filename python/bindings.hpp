@@ -9,5 +9,6 @@ void bind_signal(pybind11::module_& m);       // bind_signal.cpp: detrend, filte
 void bind_confounds(pybind11::module_& m);    // bind_confounds.cpp: fMRIPrep confounds, strategies
 void bind_estimators(pybind11::module_& m);   // bind_estimators.cpp: covariance estimators, tangent
 void bind_cohort(pybind11::module_& m);       // bind_cohort.cpp: the HDF5 cohort store
+void bind_stats(pybind11::module_& m);        // bind_stats.cpp: GLM, FDR, permutation tests (max-T, NBS, TFNBS)
 
 }  // namespace rewire::python

@@ -12,6 +12,7 @@ from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance,
 from .cohort import Cohort, delta
 from .study import StudyOptions, run_study
 from .confounds import framewise_displacement, load_confounds, load_confounds_strategy
+from . import stats
 
 __all__ = [
     "Atlas",
@@ -40,6 +41,7 @@ __all__ = [
     "precision_to_partial_correlation",
     "read_header",
     "run_study",
+    "stats",
     "sym_matrix_to_vec",
     "vec_to_sym_matrix",
 ]

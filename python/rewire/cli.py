@@ -152,6 +152,12 @@ def cmd_delta(args) -> int:
     return 0
 
 
+def cmd_stats(args) -> int:
+    from .stats_cli import run
+
+    return run(args, Progress)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewire",
@@ -238,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fisher-z", action="store_true", help="subtract correlations, not their Fisher z")
     p.add_argument("-o", "--output", required=True, help="output .tsv or .h5")
     p.set_defaults(run=cmd_delta)
+
+    from .stats_cli import add_arguments as add_stats_arguments
+
+    p = verbs.add_parser("stats", help="group statistics on edges: GLM, FDR, max-T, NBS, TFNBS",
+                         description="Tests a contrast of a GLM on every edge of a subjects x edges study (e.g. the "
+                                     "post - pre deltas of `rewire delta`) with --method nbs|tfnbs|maxt "
+                                     "(permutation, FWE-corrected) or fdr (parametric, Benjamini-Hochberg). Writes "
+                                     "the results (.npz) and a TSV of the significant edges with region names.")
+    add_stats_arguments(p)
+    p.set_defaults(run=cmd_stats)
 
     p = verbs.add_parser("demo", help="simulate a small pre/post study and run the whole pipeline on it",
                          description="Simulates a two-group pre/post study (4 per group, 4 mm, 150 volumes, seed 0) "

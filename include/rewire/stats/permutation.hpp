@@ -36,6 +36,7 @@
 
 #include "rewire/error.hpp"
 #include "rewire/stats/design.hpp"
+#include "rewire/stats/distributions.hpp"
 #include "rewire/stats/enhancer.hpp"
 #include "rewire/stats/glm.hpp"
 #include "rewire/stats/kernels.hpp"
@@ -86,6 +87,10 @@ struct PermutationOptions {
     Convention convention = Convention::rewire;
     /// Threads (0: REWIRE_NUM_THREADS, OMP_NUM_THREADS, then the hardware). Results do not depend on it.
     int threads = 0;
+    /// Enhance Z values (each t or F turned into the Z with the same tail probability) instead of the
+    /// statistic itself, as MRtrix3 3.0 does; `statistic` in the result stays t or F. Costs an
+    /// incomplete beta per edge and shuffle.
+    bool z_statistic = false;
     /// Called on the calling thread as (shuffles done, total); return false to cancel (Cancelled).
     std::function<bool(std::int64_t, std::int64_t)> progress;
 };
@@ -199,6 +204,18 @@ inline void shuffle_statistic(const double* u, Eigen::Index ld, Eigen::Index q, 
     }
 }
 
+/// In place: t or F → Z with the same upper-tail probability (0 stays 0; clamped to ±38, beyond
+/// which double tails underflow).
+inline void to_z(double* values, Eigen::Index edges, Statistic kind, double df1, double df2) {
+    for (Eigen::Index e = 0; e < edges; ++e) {
+        const double v = values[e];
+        if (v == 0.0) continue;
+        double z = kind == Statistic::t ? t_to_z(v, df2) : f_to_z(v, df1, df2);
+        if (!std::isfinite(z)) z = z > 0 ? 38.0 : -38.0;
+        values[e] = std::min(38.0, std::max(-38.0, z));
+    }
+}
+
 template <typename Data>
 PermutationResult permutation_test_impl(const Data& data, const Model& model, const Shuffles& shuffles,
                                         const Enhancer& enhancer, const PermutationOptions& options) {
@@ -248,7 +265,13 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
         result.statistic.resize(edges);
         shuffle_statistic(u.data(), ld, q, m, model.statistic, dof, packed.ss, edges, result.statistic.data());
     }
-    result.enhanced = enhancer.enhance(result.statistic);
+    if (options.z_statistic) {
+        Eigen::VectorXd z = result.statistic;
+        to_z(z.data(), edges, model.statistic, result.df1, dof);
+        result.enhanced = enhancer.enhance(z);
+    } else {
+        result.enhanced = enhancer.enhance(result.statistic);
+    }
 
     const std::int64_t per_batch = std::max<std::int64_t>(1, 64 / m);
     const std::int64_t batches = (k_total + per_batch - 1) / per_batch;
@@ -304,6 +327,7 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
                 for (std::int64_t j = 0; j < count; ++j) {
                     shuffle_statistic(u.data() + j * m * ld, ld, q, m, model.statistic, dof, packed.ss, edges,
                                       statistic.data());
+                    if (options.z_statistic) to_z(statistic.data(), edges, model.statistic, result.df1, dof);
                     result.null[k0 + j] = enhancer.max_enhanced(statistic.data(), edges, *scratch);
                     if (my_counts) {
                         for (Eigen::Index e = 0; e < edges; ++e) {
