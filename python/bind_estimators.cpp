@@ -57,6 +57,9 @@ TangentOptions tangent_options(const std::string& estimator, int max_iter, doubl
 }  // namespace
 
 void bind_estimators(py::module_& m) {
+    m.def("kernel_variant", &detail::kernels::variant,
+          "Instruction set of the estimator kernels in use: 'avx512', 'avx2' or 'generic' (REWIRE_KERNELS "
+          "forces one).");
     m.def(
         "covariance",
         [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& estimator, int threads) {

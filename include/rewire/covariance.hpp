@@ -77,6 +77,29 @@ struct CovarianceEstimate {
 
 namespace detail {
 
+/// Dense kernels compiled once per instruction set in src/estimator_kernels_*.cpp and chosen at run time (the
+/// library is built for baseline x86-64; AVX2+FMA makes these 2-3× faster). Column-major raw
+/// pointers; none of them threads.
+namespace kernels {
+/// C (n × n, lower triangle) += alpha · A Aᵀ for A n × k, or alpha · Aᵀ A for A k × n (`a_transposed`).
+void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, bool a_transposed, double alpha,
+                double* c, std::int64_t ldc);
+/// C (m × n) = Aᵀ B for A k × m and B k × n.
+void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
+             std::int64_t ldb, double* c, std::int64_t ldc);
+/// C (n × m) = A B for symmetric A (n × n, lower triangle read) and B (n × m).
+void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
+                double* c, std::int64_t ldc);
+/// Eigendecomposition of symmetric A (lower triangle read): ascending `values` (n), orthonormal
+/// `vectors` (n × n). False when the solver did not converge.
+bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
+/// Inverse (both triangles) of SPD A (lower triangle read) through its Cholesky factor; returns the
+/// reciprocal condition estimate, or −1 when A is not positive definite.
+double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi);
+/// The variant in use: "avx512", "avx2" or "generic".
+const char* variant();
+}  // namespace kernels
+
 /// Thread count: the argument, else REWIRE_NUM_THREADS, else OpenMP's default (OMP_NUM_THREADS).
 inline int estimator_threads(int requested) {
     if (requested > 0) return requested;
@@ -124,33 +147,35 @@ inline CentredSignals centre_signals(const Eigen::Ref<const Eigen::MatrixXd>& si
 
 /// Xc'Xc (N × N, both triangles) of centred T × N signals.
 ///
-/// The rows are cut into a number of chunks that depends on T and N only; each chunk's product is a
-/// selfadjoint rank update (Eigen's SYRK, half the flops of a general product, and never threaded
-/// behind our back), the chunks run in parallel and are added in chunk order, so the result is the
-/// same bit for bit for every thread count.
+/// The lower triangle is cut into column blocks of a width that depends on N only; diagonal blocks are
+/// selfadjoint rank updates (SYRK, half the flops of a general product), the others general products,
+/// each computed whole by one thread. The result is therefore the same bit for bit for every thread
+/// count, and no partial sums need memory or a reduction.
 inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& xc, int threads) {
     const Eigen::Index t = xc.rows();
     const Eigen::Index n = xc.cols();
-    // Chunks of at least 256 rows, at most 4, and no more than ~256 MiB of partial products.
-    const double bytes = 8.0 * static_cast<double>(n) * static_cast<double>(n);
-    Eigen::Index chunks = std::min<Eigen::Index>(4, std::max<Eigen::Index>(1, t / 256));
-    chunks = std::min<Eigen::Index>(chunks, std::max<Eigen::Index>(1, static_cast<Eigen::Index>(268435456.0 / bytes)));
-    if (n < 32) chunks = 1;  // too small to be worth a thread
-    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
-    if (chunks == 1) {
-        g.selfadjointView<Eigen::Lower>().rankUpdate(xc.transpose());
-    } else {
-        std::vector<Eigen::MatrixXd> partial(static_cast<std::size_t>(chunks - 1));
-        const int nt = static_cast<int>(std::min<Eigen::Index>(estimator_threads(threads), chunks));
+    const Eigen::Index width = 192;  // wide enough for full-speed kernels, narrow enough to share out
+    const Eigen::Index blocks = (n + width - 1) / width;
+    Eigen::MatrixXd g(n, n);
+    const double* x = xc.data();
+    const Eigen::Index ld = xc.outerStride();
+    // Tasks (i, j), j ≤ i, in row-major order of the block triangle.
+    const Eigen::Index tasks = blocks * (blocks + 1) / 2;
+    const int nt = static_cast<int>(std::min<Eigen::Index>(estimator_threads(threads), tasks));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-        for (Eigen::Index c = 0; c < chunks; ++c) {
-            const Eigen::Index begin = t * c / chunks;
-            const Eigen::Index end = t * (c + 1) / chunks;
-            Eigen::MatrixXd& target = c == 0 ? g : partial[static_cast<std::size_t>(c - 1)];
-            if (c != 0) target = Eigen::MatrixXd::Zero(n, n);
-            target.selfadjointView<Eigen::Lower>().rankUpdate(xc.middleRows(begin, end - begin).transpose());
+    for (Eigen::Index task = 0; task < tasks; ++task) {
+        Eigen::Index i = 0;
+        while ((i + 1) * (i + 2) / 2 <= task) ++i;
+        const Eigen::Index j = task - i * (i + 1) / 2;
+        const Eigen::Index r0 = i * width, rows = std::min(width, n - r0);
+        const Eigen::Index c0 = j * width, cols = std::min(width, n - c0);
+        double* out = g.data() + c0 * n + r0;
+        if (i == j) {
+            Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>(out, rows, rows, Eigen::OuterStride<>(n)).setZero();
+            kernels::syrk_lower(rows, t, x + r0 * ld, ld, true, 1.0, out, n);
+        } else {
+            kernels::gemm_tn(rows, cols, t, x + r0 * ld, ld, x + c0 * ld, ld, out, n);
         }
-        for (const auto& p : partial) g.triangularView<Eigen::Lower>() += p;
     }
     g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
     return g;

@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include "rewire/connectivity.hpp"
@@ -91,16 +90,13 @@ namespace detail {
 /// to working precision (reciprocal condition number below N·ε).
 inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char* who) {
     const Eigen::Index n = covariance.rows();
-    Eigen::LLT<Eigen::MatrixXd> llt(covariance);
-    const double limit = static_cast<double>(n) * std::numeric_limits<double>::epsilon();
-    if (llt.info() != Eigen::Success || !(llt.rcond() > limit)) {
+    Eigen::MatrixXd inverse(n, n);
+    const double rcond = kernels::spd_inverse(n, covariance.data(), n, inverse.data(), n);
+    if (!(rcond > static_cast<double>(n) * std::numeric_limits<double>::epsilon())) {
         throw NumericalError(std::string(who) + ": the covariance is singular (not positive definite to working "
                              "precision): some regions are constant or linear combinations of others; use the "
                              "'ledoit_wolf' estimator or remove those regions");
     }
-    Eigen::MatrixXd inverse = llt.solve(Eigen::MatrixXd::Identity(n, n));
-    // Symmetric by construction, as the estimate it inverts.
-    inverse.triangularView<Eigen::StrictlyUpper>() = inverse.transpose();
     return inverse;
 }
 

@@ -17,7 +17,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include "rewire/covariance.hpp"
 #include "rewire/error.hpp"
@@ -44,25 +43,31 @@ inline Eigen::MatrixXd form_symmetric(const Eigen::MatrixXd& vectors, const Eige
         }
     }
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(n, n);
-    if (positive) out.selfadjointView<Eigen::Lower>().rankUpdate(up, 1.0);
-    if (negative) out.selfadjointView<Eigen::Lower>().rankUpdate(down, -1.0);
+    kernels::syrk_lower(n, positive, up.data(), n, false, 1.0, out.data(), n);
+    kernels::syrk_lower(n, negative, down.data(), n, false, -1.0, out.data(), n);
     out.triangularView<Eigen::StrictlyUpper>() = out.transpose();
     return out;
 }
 
+/// Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix.
+struct Eigh {
+    Eigen::VectorXd values;
+    Eigen::MatrixXd vectors;
+};
+
 /// Eigendecomposition of the lower triangle of a square matrix; `who` names the caller in errors.
-inline Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigh(const Eigen::Ref<const Eigen::MatrixXd>& symmetric,
-                                                           const char* who) {
-    if (symmetric.rows() != symmetric.cols() || symmetric.rows() == 0) {
-        throw InvalidInput(std::string(who) + ": expected a non-empty square matrix, got " +
-                           std::to_string(symmetric.rows()) + " × " + std::to_string(symmetric.cols()));
+inline Eigh eigh(const Eigen::Ref<const Eigen::MatrixXd>& symmetric, const char* who) {
+    const Eigen::Index n = symmetric.rows();
+    if (symmetric.cols() != n || n == 0) {
+        throw InvalidInput(std::string(who) + ": expected a non-empty square matrix, got " + std::to_string(n) +
+                           " × " + std::to_string(symmetric.cols()));
     }
     if (!symmetric.allFinite()) throw InvalidInput(std::string(who) + ": the matrix contains NaN or infinity");
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric);
-    if (solver.info() != Eigen::Success) {
+    Eigh e{Eigen::VectorXd(n), Eigen::MatrixXd(n, n)};
+    if (!kernels::eigh_lower(n, symmetric.data(), symmetric.outerStride(), e.values.data(), e.vectors.data(), n)) {
         throw NumericalError(std::string(who) + ": the symmetric eigensolver did not converge");
     }
-    return solver;
+    return e;
 }
 
 /// Throws InvalidInput when the smallest eigenvalue is not positive.
@@ -75,18 +80,21 @@ inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who
 
 /// A·M·A for symmetric A and M (lower triangles read): two selfadjoint products.
 inline Eigen::MatrixXd congruence(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m) {
-    Eigen::MatrixXd ma = m.selfadjointView<Eigen::Lower>() * a;
-    return a.selfadjointView<Eigen::Lower>() * ma;
+    const Eigen::Index n = a.rows();
+    Eigen::MatrixXd ma(n, n), out(n, n);
+    kernels::symm_lower(n, n, m.data(), n, a.data(), n, ma.data(), n);
+    kernels::symm_lower(n, n, a.data(), n, ma.data(), n, out.data(), n);
+    return out;
 }
 
 /// log(A·M·A) of an SPD M whitened by A; throws NumericalError when the whitened matrix is not SPD.
 inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m, const char* who) {
     auto solver = eigh(congruence(a, m), who);
-    if (!(solver.eigenvalues().minCoeff() > 0.0)) {
+    if (!(solver.values.minCoeff() > 0.0)) {
         throw NumericalError(std::string(who) + ": a whitened covariance is not positive definite (smallest "
-                             "eigenvalue " + std::to_string(solver.eigenvalues().minCoeff()) + ")");
+                             "eigenvalue " + std::to_string(solver.values.minCoeff()) + ")");
     }
-    return form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().log().matrix());
+    return form_symmetric(solver.vectors, solver.values.array().log().matrix());
 }
 
 }  // namespace detail
@@ -96,34 +104,34 @@ inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& a, const Eigen::Matri
 template <typename Function>
 Eigen::MatrixXd map_eigenvalues(const Eigen::Ref<const Eigen::MatrixXd>& symmetric, Function function) {
     auto solver = detail::eigh(symmetric, "map_eigenvalues");
-    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().unaryExpr(function));
+    return detail::form_symmetric(solver.vectors, solver.values.unaryExpr(function));
 }
 
 /// Principal square root of an SPD N × N matrix. Throws InvalidInput when it is not positive definite.
 inline Eigen::MatrixXd sqrtm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
     auto solver = detail::eigh(spd, "sqrtm");
-    detail::require_positive(solver.eigenvalues(), "sqrtm");
-    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().sqrt().matrix());
+    detail::require_positive(solver.values, "sqrtm");
+    return detail::form_symmetric(solver.vectors, solver.values.array().sqrt().matrix());
 }
 
 /// A^{-1/2} of an SPD N × N matrix (the whitening of nilearn's tangent space).
 inline Eigen::MatrixXd inv_sqrtm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
     auto solver = detail::eigh(spd, "inv_sqrtm");
-    detail::require_positive(solver.eigenvalues(), "inv_sqrtm");
-    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().rsqrt().matrix());
+    detail::require_positive(solver.values, "inv_sqrtm");
+    return detail::form_symmetric(solver.vectors, solver.values.array().rsqrt().matrix());
 }
 
 /// Principal logarithm of an SPD N × N matrix.
 inline Eigen::MatrixXd logm(const Eigen::Ref<const Eigen::MatrixXd>& spd) {
     auto solver = detail::eigh(spd, "logm");
-    detail::require_positive(solver.eigenvalues(), "logm");
-    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().log().matrix());
+    detail::require_positive(solver.values, "logm");
+    return detail::form_symmetric(solver.vectors, solver.values.array().log().matrix());
 }
 
 /// Exponential of a symmetric N × N matrix (an SPD matrix).
 inline Eigen::MatrixXd expm(const Eigen::Ref<const Eigen::MatrixXd>& symmetric) {
     auto solver = detail::eigh(symmetric, "expm");
-    return detail::form_symmetric(solver.eigenvectors(), solver.eigenvalues().array().exp().matrix());
+    return detail::form_symmetric(solver.vectors, solver.values.array().exp().matrix());
 }
 
 /// Options of geometric_mean(); the defaults are those nilearn's ConnectivityMeasure passes.
@@ -192,8 +200,8 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     const double size = static_cast<double>(n) * static_cast<double>(n);
     for (int iteration = 0; iteration < options.max_iter; ++iteration) {
         auto g = detail::eigh(out.mean, "geometric mean");
-        detail::require_positive(g.eigenvalues(), "geometric mean");
-        const Eigen::MatrixXd inv_sqrt = detail::form_symmetric(g.eigenvectors(), g.eigenvalues().array().rsqrt().matrix());
+        detail::require_positive(g.values, "geometric mean");
+        const Eigen::MatrixXd inv_sqrt = detail::form_symmetric(g.vectors, g.values.array().rsqrt().matrix());
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
         for (Eigen::Index first = 0; first < count; first += batch) {
             const Eigen::Index last = std::min(count, first + batch);
@@ -215,10 +223,10 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         logs_mean /= static_cast<double>(count);
         norm = logs_mean.norm();
         // Move along the geodesic: G ← G^{1/2} exp(step · L) G^{1/2}.
-        const Eigen::MatrixXd sqrt_g = detail::form_symmetric(g.eigenvectors(), g.eigenvalues().array().sqrt().matrix());
+        const Eigen::MatrixXd sqrt_g = detail::form_symmetric(g.vectors, g.values.array().sqrt().matrix());
         auto l = detail::eigh(logs_mean, "geometric mean");
         const Eigen::MatrixXd step_exp =
-            detail::form_symmetric(l.eigenvectors(), (step * l.eigenvalues().array()).exp().matrix());
+            detail::form_symmetric(l.vectors, (step * l.values.array()).exp().matrix());
         out.mean = detail::congruence(sqrt_g, step_exp);
         out.iterations = iteration + 1;
         if (norm < norm_old) {

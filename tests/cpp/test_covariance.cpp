@@ -126,7 +126,7 @@ TEST_CASE("one region: no shrinkage, the variance", "[covariance]") {
 }
 
 TEST_CASE("the covariance is bit-identical for any thread count", "[covariance]") {
-    const Eigen::MatrixXd x = mixed_signals(1100, 70, 7);  // 4 row chunks
+    const Eigen::MatrixXd x = mixed_signals(300, 450, 7);  // 3 column blocks: 6 tasks
     CovarianceOptions o;
     o.estimator = CovarianceEstimator::ledoit_wolf;
     o.threads = 1;
@@ -138,7 +138,7 @@ TEST_CASE("the covariance is bit-identical for any thread count", "[covariance]"
         CHECK(many.shrinkage == one.shrinkage);
     }
     // A group computed one subject per thread gives each subject's own bits.
-    std::vector<TimeSeries> group{x, mixed_signals(1100, 70, 8), mixed_signals(700, 70, 9)};
+    std::vector<TimeSeries> group{x, mixed_signals(250, 450, 8), mixed_signals(200, 450, 9)};
     o.threads = 2;
     const auto all = estimate_covariances(group, o);
     o.threads = 1;

@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include <Eigen/QR>
+
 #include "rewire/tangent.hpp"
 #include "test_support.hpp"
 

@@ -71,9 +71,37 @@ def test_covariance_on_real_signals(nitime_signals):
 
 
 def test_covariance_does_not_depend_on_threads(rng):
-    x = mixed(rng, 1200, 60)
+    x = mixed(rng, 600, 400)  # 3 column blocks of the product, shared out between threads
     one = rewire.covariance(x, "ledoit_wolf", threads=1)
     assert np.array_equal(one, rewire.covariance(x, "ledoit_wolf", threads=2))
+    assert np.array_equal(one, rewire.covariance(x, "ledoit_wolf", threads=3))
+
+
+def test_kernel_variants_agree(rng, tmp_path):
+    """Each instruction-set build of the kernels (REWIRE_KERNELS) gives the same numbers to rounding
+    (inverses amplify it by their condition number)."""
+    import subprocess
+    import sys
+
+    group = [mixed(rng, 150, 30, scale_spread=1.0) for _ in range(4)]
+    np.savez(tmp_path / "group.npz", *group)
+    script = (
+        "import sys, numpy as np, rewire\n"
+        "f = np.load(sys.argv[1]); g = [f[k] for k in sorted(f.files, key=lambda k: int(k.split('_')[1]))]\n"
+        "np.savez(sys.argv[2], variant=rewire._core.kernel_variant(), tangent=rewire.Tangent().fit_transform(g),\n"
+        "         partial=rewire.connectivity(g[0], 'partial correlation'), cov=rewire.covariance(g[1], 'oas'))\n"
+    )
+    results = {}
+    for variant in ("generic", "avx2", "avx512"):
+        out = tmp_path / f"{variant}.npz"
+        env = dict(os.environ, REWIRE_KERNELS=variant)
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "group.npz"), str(out)], env=env, check=True)
+        with np.load(out) as f:
+            results[str(f["variant"])] = {k: f[k] for k in ("tangent", "partial", "cov")}
+    assert "generic" in results  # the others only where the CPU and the build have them
+    for name, values in results.items():
+        for key, value in values.items():
+            assert max_relative(value, results["generic"][key]) <= 1e-10, (name, key)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+// rewire — run-time choice of the estimator kernels: the widest instruction set that both the CPU and
+// the build offer (see estimator_kernels_impl.inc). REWIRE_KERNELS=generic|avx2|avx512 forces a variant when it
+// is available (tests compare the variants; benchmarks record which one ran).
+#include <cstdlib>
+#include <cstring>
+
+#include "rewire/covariance.hpp"
+
+namespace rewire::detail::kernels {
+
+#define REWIRE_DECLARE_KERNELS(variant)                                                                      \
+    namespace variant {                                                                                      \
+    bool compiled();                                                                                         \
+    void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, bool a_transposed,     \
+                    double alpha, double* c, std::int64_t ldc);                                              \
+    void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,          \
+                 const double* b, std::int64_t ldb, double* c, std::int64_t ldc);                            \
+    void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b,       \
+                    std::int64_t ldb, double* c, std::int64_t ldc);                                          \
+    bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
+                    std::int64_t ldv);                                                                       \
+    double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi); \
+    }
+REWIRE_DECLARE_KERNELS(generic)
+REWIRE_DECLARE_KERNELS(avx2)
+REWIRE_DECLARE_KERNELS(avx512)
+#undef REWIRE_DECLARE_KERNELS
+
+namespace {
+
+struct Table {
+    const char* name;
+    decltype(&generic::syrk_lower) syrk;
+    decltype(&generic::gemm_tn) gemm_tn;
+    decltype(&generic::symm_lower) symm;
+    decltype(&generic::eigh_lower) eigh;
+    decltype(&generic::spd_inverse) inverse;
+};
+
+#define REWIRE_KERNEL_TABLE(variant) \
+    Table {                          \
+        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, \
+            &variant::spd_inverse    \
+    }
+
+bool cpu_runs(const char* name) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (std::strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (std::strcmp(name, "avx512") == 0) {
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+#endif
+    return std::strcmp(name, "generic") == 0;
+}
+
+Table choose() {
+    const Table all[] = {REWIRE_KERNEL_TABLE(avx512), REWIRE_KERNEL_TABLE(avx2), REWIRE_KERNEL_TABLE(generic)};
+    const bool built[] = {avx512::compiled(), avx2::compiled(), true};
+    const char* forced = std::getenv("REWIRE_KERNELS");
+    if (forced != nullptr) {
+        for (int i = 0; i < 3; ++i) {
+            if (std::strcmp(forced, all[i].name) == 0 && built[i] && cpu_runs(all[i].name)) return all[i];
+        }
+    }
+    for (int i = 0; i < 3; ++i) {
+        if (built[i] && cpu_runs(all[i].name)) return all[i];
+    }
+    return all[2];
+}
+
+const Table& table() {
+    static const Table chosen = choose();
+    return chosen;
+}
+
+}  // namespace
+
+void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, bool a_transposed, double alpha,
+                double* c, std::int64_t ldc) {
+    if (n > 0 && k > 0) table().syrk(n, k, a, lda, a_transposed, alpha, c, ldc);
+}
+
+void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
+             std::int64_t ldb, double* c, std::int64_t ldc) {
+    table().gemm_tn(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
+                double* c, std::int64_t ldc) {
+    table().symm(n, m, a, lda, b, ldb, c, ldc);
+}
+
+bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv) {
+    return table().eigh(n, a, lda, values, vectors, ldv);
+}
+
+double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi) {
+    return table().inverse(n, a, lda, inverse, ldi);
+}
+
+const char* variant() { return table().name; }
+
+}  // namespace rewire::detail::kernels
