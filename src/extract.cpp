@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -51,6 +52,28 @@ void ParcelReducer::add_typed(const T* data) {
     const bool scaled = !(slope_ == 1.0 && inter_ == 0.0);
     const bool weighted = !p.weights.empty();
     double* out = sums_.col(added_).data();  // sums_ is N × T: one contiguous column per volume
+    if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
+        if (!scaled && !weighted) {
+            // Unscaled 8- and 16-bit voxels: every partial sum is an integer far below 2^53, so the
+            // double sum in ascending voxel order is exact and equals this int64 sum bit for bit. The
+            // integer adds do not wait on each other's rounding (a floating-point add chain costs its
+            // latency per voxel), which makes the reducer about 2-3× cheaper.
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_) if (threads_ > 1 && regions > 1)
+            for (std::int64_t r = 0; r < regions; ++r) {
+                const auto begin = p.offsets[static_cast<std::size_t>(r)];
+                const auto end = p.offsets[static_cast<std::size_t>(r) + 1];
+                const std::int64_t* voxel = p.voxels.data();
+                std::int64_t sum = 0;
+                for (auto e = begin; e < end; ++e) {
+                    sum += data[voxel[e]];
+                }
+                out[r] = end > begin ? static_cast<double>(sum) / static_cast<double>(end - begin)
+                                     : std::numeric_limits<double>::quiet_NaN();
+            }
+            ++added_;
+            return;
+        }
+    }
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads_) if (threads_ > 1 && regions > 1)
     for (std::int64_t r = 0; r < regions; ++r) {
         double sum = 0.0;
