@@ -6,7 +6,10 @@
 // across CPUs.
 #include "rewire/stats/kernels.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace rewire::stats::detail {
 namespace {
@@ -20,9 +23,10 @@ namespace {
 #if defined(__GNUC__)
 typedef double Vec8 __attribute__((vector_size(64)));
 
-/// rows_in_block (≤ 4) rows × 16 edges of one panel; accumulators stay in registers.
+/// Rows (≤ 4) rows × 16 edges of one panel; accumulators stay in registers. Always inlined, so each
+/// target clone below compiles it for its own instruction set.
 template <int Rows>
-inline void block(const double* w, Eigen::Index subjects, const double* panel, double* out, Eigen::Index ld) {
+__attribute__((always_inline)) inline void block(const double* w, Eigen::Index subjects, const double* panel, double* out, Eigen::Index ld) {
     Vec8 acc[Rows][2] = {};
     for (Eigen::Index i = 0; i < subjects; ++i) {
         Vec8 y0, y1;
@@ -72,7 +76,42 @@ void panel_gemm_impl(const double* w, Eigen::Index rows, Eigen::Index subjects, 
     }
 }
 
+REWIRE_KERNEL_CLONES
+void shuffle_statistic_impl(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
+                            double dof, const double* ss, Eigen::Index edges, double* out) {
+    if (t_statistic && m == 1) {
+        // One-sample / sign-flip and nuisance-free permutations: the hot path, vectorised.
+        for (Eigen::Index e = 0; e < edges; ++e) {
+            const double effect = u[e];
+            const double sse = ss[e] - effect * effect;
+            // max(): no 0/0 or √(negative) even when the result is discarded (floating-point traps).
+            const double t = effect / std::sqrt(std::max(sse, std::numeric_limits<double>::min()) / dof);
+            out[e] = sse > 0.0 ? t : 0.0;
+        }
+        return;
+    }
+    for (Eigen::Index e = 0; e < edges; ++e) {
+        double effect = 0.0;
+        for (Eigen::Index j = 0; j < q; ++j) effect += u[j * ld + e] * u[j * ld + e];
+        double nuisance = 0.0;
+        for (Eigen::Index j = q; j < m; ++j) nuisance += u[j * ld + e] * u[j * ld + e];
+        const double sse = ss[e] - effect - nuisance;
+        if (!(sse > 0.0)) {
+            out[e] = 0.0;  // degenerate edge (or an exact fit): no statistic
+        } else if (t_statistic) {
+            out[e] = u[e] / std::sqrt(sse / dof);
+        } else {
+            out[e] = (effect / static_cast<double>(q)) / (sse / dof);
+        }
+    }
+}
+
 }  // namespace
+
+void shuffle_statistic(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
+                       double dof, const double* ss, Eigen::Index edges, double* out) {
+    shuffle_statistic_impl(u, ld, q, m, t_statistic, dof, ss, edges, out);
+}
 
 void panel_gemm(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels, Eigen::Index chunks,
                 double* out, Eigen::Index ld) {

@@ -47,6 +47,10 @@ public:
     /// engine then also counts per-edge uncorrected permutation p-values with transform().
     virtual bool elementwise() const { return false; }
     virtual double transform(double statistic) const { return statistic; }
+    /// out[e] = transform(in[e]) for e < edges (one virtual call per shuffle, not per edge).
+    virtual void transform_all(const double* in, Eigen::Index edges, double* out) const {
+        for (Eigen::Index e = 0; e < edges; ++e) out[e] = transform(in[e]);
+    }
 };
 
 /// Number of nodes N of an undirected graph with `edges` = N(N−1)/2 edges (throws otherwise).

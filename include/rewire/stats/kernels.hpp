@@ -25,5 +25,11 @@ inline constexpr Eigen::Index kPanelWidth = 16;
 void panel_gemm(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels, Eigen::Index chunks,
                 double* out, Eigen::Index ld);
 
+/// Statistics of one shuffle from its m rows of U (row stride ld): rows [0, q) are the effect, rows
+/// [q, m) the nuisance; ss[e] = ‖R_e‖². t (q = 1): u₀ / √(sse/dof); F: (Σ_{j<q} u_j² / q) / (sse/dof), with
+/// sse = ss − Σ_j u_j²; 0 where sse ≤ 0 (a degenerate edge). Runtime-dispatched like panel_gemm.
+void shuffle_statistic(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
+                       double dof, const double* ss, Eigen::Index edges, double* out);
+
 }  // namespace stats::detail
 }  // namespace rewire

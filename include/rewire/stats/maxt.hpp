@@ -32,10 +32,33 @@ public:
         return out;
     }
 
+    void transform_all(const double* in, Eigen::Index edges, double* out) const override {
+        switch (tail_) {
+            case Tail::two_sided:
+                for (Eigen::Index e = 0; e < edges; ++e) out[e] = std::fabs(in[e]);
+                break;
+            case Tail::less:
+                for (Eigen::Index e = 0; e < edges; ++e) out[e] = -in[e];
+                break;
+            case Tail::greater:
+            default:
+                for (Eigen::Index e = 0; e < edges; ++e) out[e] = in[e];
+        }
+    }
+
     double max_enhanced(const double* statistic, Eigen::Index edges, EnhancerScratch&) const override {
-        double best = -std::numeric_limits<double>::infinity();
-        for (Eigen::Index e = 0; e < edges; ++e) best = std::max(best, transform(statistic[e]));
-        return best;
+        double high = -std::numeric_limits<double>::infinity();
+        double low = std::numeric_limits<double>::infinity();
+        for (Eigen::Index e = 0; e < edges; ++e) {
+            high = std::max(high, statistic[e]);
+            low = std::min(low, statistic[e]);
+        }
+        switch (tail_) {
+            case Tail::two_sided: return std::max(std::fabs(high), std::fabs(low));
+            case Tail::less: return -low;
+            case Tail::greater:
+            default: return high;
+        }
     }
 
 private:

@@ -233,6 +233,7 @@ private:
         for (Eigen::Index i = 0; i < nodes_; ++i) {
             for (Eigen::Index j = i + 1; j < nodes_; ++j, ++e) {
                 const double x = statistic[e];
+                if (!(std::fabs(x) >= threshold)) continue;  // the common case, decided without branches below
                 const int side = side_of(x);
                 if (side < 0) continue;
                 const double excess = (options_.mixed_signs ? std::fabs(x) : sign_of_side(side) * x) - threshold;

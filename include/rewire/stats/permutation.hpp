@@ -185,25 +185,6 @@ PackedData pack(const Data& data, const Model& model, int threads) {
     return packed;
 }
 
-/// Statistics of one shuffle from its rows of U (rows × ld): rows [0, q) the effect, [q, m) nuisance.
-inline void shuffle_statistic(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, Statistic kind,
-                              double dof, const std::vector<double>& ss, Eigen::Index edges, double* out) {
-    for (Eigen::Index e = 0; e < edges; ++e) {
-        double effect = 0.0;
-        for (Eigen::Index j = 0; j < q; ++j) effect += u[j * ld + e] * u[j * ld + e];
-        double nuisance = 0.0;
-        for (Eigen::Index j = q; j < m; ++j) nuisance += u[j * ld + e] * u[j * ld + e];
-        const double sse = ss[static_cast<std::size_t>(e)] - effect - nuisance;
-        if (!(sse > 0.0)) {
-            out[e] = 0.0;  // degenerate edge (or an exact fit): no statistic
-        } else if (kind == Statistic::t) {
-            out[e] = u[e] / std::sqrt(sse / dof);
-        } else {
-            out[e] = (effect / static_cast<double>(q)) / (sse / dof);
-        }
-    }
-}
-
 /// In place: t or F → Z with the same upper-tail probability (0 stays 0; clamped to ±38, beyond
 /// which double tails underflow).
 inline void to_z(double* values, Eigen::Index edges, Statistic kind, double df1, double df2) {
@@ -263,7 +244,8 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
         std::vector<double> u(static_cast<std::size_t>(m * ld));
         panel_gemm(basis.data(), m, s, packed.panels.data(), packed.chunks, u.data(), ld);
         result.statistic.resize(edges);
-        shuffle_statistic(u.data(), ld, q, m, model.statistic, dof, packed.ss, edges, result.statistic.data());
+        shuffle_statistic(u.data(), ld, q, m, model.statistic == Statistic::t, dof, packed.ss.data(), edges,
+                          result.statistic.data());
     }
     if (options.z_statistic) {
         Eigen::VectorXd z = result.statistic;
@@ -295,6 +277,7 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
         std::vector<std::int64_t> perm(static_cast<std::size_t>(s));
         std::vector<double> sign(static_cast<std::size_t>(s));
         std::vector<double> statistic(static_cast<std::size_t>(edges));
+        std::vector<double> transformed(elementwise ? static_cast<std::size_t>(edges) : 0);
         std::unique_ptr<EnhancerScratch> scratch;
         std::vector<std::int64_t>* my_counts = nullptr;
         try {
@@ -325,14 +308,15 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
                 }
                 panel_gemm(w.data(), count * m, s, packed.panels.data(), packed.chunks, u.data(), ld);
                 for (std::int64_t j = 0; j < count; ++j) {
-                    shuffle_statistic(u.data() + j * m * ld, ld, q, m, model.statistic, dof, packed.ss, edges,
-                                      statistic.data());
+                    shuffle_statistic(u.data() + j * m * ld, ld, q, m, model.statistic == Statistic::t, dof,
+                                      packed.ss.data(), edges, statistic.data());
                     if (options.z_statistic) to_z(statistic.data(), edges, model.statistic, result.df1, dof);
                     result.null[k0 + j] = enhancer.max_enhanced(statistic.data(), edges, *scratch);
                     if (my_counts) {
-                        for (Eigen::Index e = 0; e < edges; ++e) {
-                            (*my_counts)[e] += enhancer.transform(statistic[e]) >= result.enhanced[e] ? 1 : 0;
-                        }
+                        enhancer.transform_all(statistic.data(), edges, transformed.data());
+                        const double* observed = result.enhanced.data();
+                        std::int64_t* count = my_counts->data();
+                        for (Eigen::Index e = 0; e < edges; ++e) count[e] += transformed[e] >= observed[e] ? 1 : 0;
                     }
                 }
                 const std::int64_t now = done.fetch_add(count) + count;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,8 +86,8 @@ public:
 
 private:
     struct Scratch : EnhancerScratch {
-        std::vector<std::int32_t> parent, size, level, order, start, touched, path;
-        std::vector<double> potential, edge_count, base, out, heights, height_power;
+        std::vector<std::int32_t> parent, size, level, order, start, touched;
+        std::vector<double> potential, edge_count, base, out, heights, height_power, node_value;
         std::vector<char> is_touched;
     };
 
@@ -104,54 +105,49 @@ private:
     }
 
     /// Root of x, compressing the path so that potential[y] (y not a root) is the sum of the
-    /// potentials from y up to, not including, the root.
-    static std::int32_t find(std::int32_t x, Scratch& s) {
+    /// potentials from y up to, not including, the root. `below_root` receives that sum for x (0 when x
+    /// is the root): x's value is below_root + potential[root]. Two passes, no extra memory.
+    static std::int32_t find(std::int32_t x, Scratch& s, double& below_root) {
         std::int32_t root = x;
-        s.path.clear();
-        while (s.parent[root] != root) {
-            s.path.push_back(root);
-            root = s.parent[root];
-        }
         double sum = 0.0;
-        for (auto it = s.path.rbegin(); it != s.path.rend(); ++it) {
-            sum += s.potential[*it];
-            s.potential[*it] = sum;
-            s.parent[*it] = root;
+        while (s.parent[static_cast<std::size_t>(root)] != root) {
+            sum += s.potential[static_cast<std::size_t>(root)];
+            root = s.parent[static_cast<std::size_t>(root)];
+        }
+        below_root = sum;
+        for (std::int32_t y = x; y != root;) {
+            const std::int32_t next = s.parent[static_cast<std::size_t>(y)];
+            const double own = s.potential[static_cast<std::size_t>(y)];
+            s.potential[static_cast<std::size_t>(y)] = sum;
+            s.parent[static_cast<std::size_t>(y)] = root;
+            sum -= own;
+            y = next;
         }
         return root;
     }
 
-    /// Sum of everything added to x's components so far.
-    static double value(std::int32_t x, Scratch& s) {
-        const std::int32_t root = find(x, s);
-        return root == x ? s.potential[x] : s.potential[x] + s.potential[root];
-    }
-
     void side(const double* statistic, Eigen::Index edges, double sign, Scratch& s) const {
         const double dh = options_.dh;
-        // Levels: the number of heights h_k ≤ v for each edge (h_k built by repeated addition).
-        double top = 0.0;
-        for (Eigen::Index e = 0; e < edges; ++e) {
-            const double v = sign * statistic[e];
-            if (std::isfinite(v)) top = std::max(top, v);
-        }
-        if (!(top >= dh)) return;
+        const double inverse_dh = 1.0 / dh;
+        // Levels: the number of heights h_k ≤ v for each edge (h_k built by repeated addition, as
+        // MRtrix3's loop; the table grows on demand and is kept in the scratch).
         if (s.heights.empty()) {
             s.heights.push_back(dh);
             s.height_power.push_back(std::pow(dh, options_.h));
         }
-        while (s.heights.back() <= top) {
-            s.heights.push_back(s.heights.back() + dh);
-            s.height_power.push_back(std::pow(s.heights.back(), options_.h));
-        }
-        const auto level_count = static_cast<std::int32_t>(s.heights.size());
         s.level.assign(static_cast<std::size_t>(edges), 0);
-        s.start.assign(static_cast<std::size_t>(level_count) + 2, 0);
+        s.start.assign(s.heights.size() + 2, 0);
         std::int32_t highest = 0;
         for (Eigen::Index e = 0; e < edges; ++e) {
             const double v = sign * statistic[e];
-            if (!(v >= dh) || !std::isfinite(v)) continue;
-            auto k = static_cast<std::int32_t>(v / dh);  // first guess, corrected against the exact heights
+            if (!(v >= dh) || !(v <= std::numeric_limits<double>::max())) continue;
+            while (s.heights.back() <= v) {
+                s.heights.push_back(s.heights.back() + dh);
+                s.height_power.push_back(std::pow(s.heights.back(), options_.h));
+                s.start.push_back(0);
+            }
+            const auto level_count = static_cast<std::int32_t>(s.heights.size());
+            auto k = static_cast<std::int32_t>(v * inverse_dh);  // first guess, corrected against the heights
             k = std::min(std::max(k, 1), level_count);
             while (k < level_count && s.heights[static_cast<std::size_t>(k)] <= v) ++k;
             while (k > 0 && s.heights[static_cast<std::size_t>(k - 1)] > v) --k;
@@ -159,6 +155,7 @@ private:
             s.start[static_cast<std::size_t>(k)]++;
             highest = std::max(highest, k);
         }
+        if (highest == 0) return;
         // Counting sort of the edges by level (level k: h_k ≤ v < h_{k+1}).
         std::int32_t running = 0;
         for (std::size_t k = 0; k < s.start.size(); ++k) {
@@ -197,8 +194,11 @@ private:
                         s.touched.push_back(x);
                     }
                 }
-                std::int32_t a = find(i, s);
-                std::int32_t b = find(j, s);
+                double below_i = 0.0, below_j = 0.0;
+                std::int32_t a = find(i, s, below_i);
+                std::int32_t b = find(j, s, below_j);
+                // i's value so far; unions below keep every node's value.
+                s.base[static_cast<std::size_t>(e)] = below_i + s.potential[static_cast<std::size_t>(a)];
                 if (a != b) {
                     if (s.size[static_cast<std::size_t>(a)] < s.size[static_cast<std::size_t>(b)]) std::swap(a, b);
                     s.parent[static_cast<std::size_t>(b)] = a;
@@ -207,7 +207,6 @@ private:
                     s.edge_count[static_cast<std::size_t>(a)] += s.edge_count[static_cast<std::size_t>(b)];
                 }
                 s.edge_count[static_cast<std::size_t>(a)] += 1.0;
-                s.base[static_cast<std::size_t>(e)] = value(i, s);
             }
             // Every component present at height h_k gains extent^E · h_k^H.
             const double height_power = s.height_power[static_cast<std::size_t>(k - 1)];
@@ -218,10 +217,18 @@ private:
                 }
             }
         }
-        for (Eigen::Index e = 0; e < edges; ++e) {
-            if (s.level[static_cast<std::size_t>(e)] == 0) continue;
+        // Final value of every node once, then each edge's share: what its component gained after it
+        // joined.
+        s.node_value.resize(n);
+        for (std::int32_t x : s.touched) {
+            double below = 0.0;
+            const std::int32_t root = find(x, s, below);
+            s.node_value[static_cast<std::size_t>(x)] = below + s.potential[static_cast<std::size_t>(root)];
+        }
+        for (const std::int32_t e : s.order) {
             s.out[static_cast<std::size_t>(e)] =
-                value(first_[static_cast<std::size_t>(e)], s) - s.base[static_cast<std::size_t>(e)];
+                s.node_value[static_cast<std::size_t>(first_[static_cast<std::size_t>(e)])] -
+                s.base[static_cast<std::size_t>(e)];
         }
     }
 
