@@ -58,8 +58,35 @@ def write_tsv(path: str, signals: np.ndarray, names: List[str]) -> None:
 def cmd_extract(args) -> int:
     atlas = _atlas_from_args(args)
     progress = None if args.quiet else Progress(f"extract {os.path.basename(args.bold)}")
+    if args.fd_threshold is not None and args.strategy is None:
+        raise ValueError("--fd-threshold needs --strategy (e.g. scrubbing)")
+    confounds = sample_mask = None
+    if args.strategy is not None:  # before the extraction: a missing confounds file fails fast
+        from .confounds import find_confounds_file, load_confounds
+
+        try:
+            find_confounds_file(args.bold)
+        except (ValueError, OSError) as error:
+            raise type(error)(f"--strategy needs the fMRIPrep confounds file beside the BOLD "
+                              f"(*_desc-confounds_timeseries.tsv): {error}") from error
+        options = {} if args.fd_threshold is None else {"fd_threshold": args.fd_threshold}
+        confounds, sample_mask = load_confounds(args.bold, strategy=args.strategy, **options)
     signals, coverage = extract(args.bold, atlas, args.mask, return_coverage=True, threads=args.threads,
                                 progress=progress)
+    standardize = None if args.standardize == "none" else args.standardize
+    if (args.strategy is not None or args.detrend or standardize is not None or args.low_pass is not None
+            or args.high_pass is not None):
+        from .api import read_header
+        from .signal import clean
+
+        t_r = args.t_r if args.t_r is not None else float(read_header(args.bold)["tr"])
+        data = np.isfinite(signals).all(axis=0)  # regions without data stay NaN columns
+        cleaned = clean(signals[:, data], detrend=args.detrend, standardize=standardize,
+                        confounds=None if confounds is None else np.asarray(confounds, dtype=np.float64),
+                        sample_mask=sample_mask, low_pass=args.low_pass, high_pass=args.high_pass, t_r=t_r,
+                        threads=args.threads)
+        signals = np.full((cleaned.shape[0], signals.shape[1]), np.nan)
+        signals[:, data] = cleaned
     write_tsv(args.output, signals, atlas.names)
     low = [f"{name} ({c:.0%})" for name, c in zip(atlas.names, coverage) if c < 1.0]
     if low and not args.quiet:
@@ -67,6 +94,35 @@ def cmd_extract(args) -> int:
               + (" ..." if len(low) > 10 else ""), file=sys.stderr)
     if not args.quiet:
         print(f"wrote {args.output}: {signals.shape[0]} volumes x {signals.shape[1]} regions", file=sys.stderr)
+    return 0
+
+
+def cmd_connectivity(args) -> int:
+    from .estimators import connectivity
+
+    with open(args.timeseries, encoding="utf-8") as tsv:
+        names = tsv.readline().rstrip("\n").split("\t")
+    signals = np.loadtxt(args.timeseries, delimiter="\t", skiprows=1, ndmin=2)
+    if signals.shape[1] != len(names):
+        raise ValueError(f"{args.timeseries}: {len(names)} names in the header but {signals.shape[1]} columns")
+    if not np.isfinite(signals).all():
+        bad = [name for name, ok in zip(names, np.isfinite(signals).all(axis=0)) if not ok]
+        raise ValueError(f"{args.timeseries}: non-finite values in column(s) {', '.join(bad[:5])}"
+                         + (" ..." if len(bad) > 5 else ""))
+    matrix = connectivity(signals, kind=args.kind.replace("_", " "), estimator=args.estimator)
+    if args.fisher_z:
+        if args.kind not in ("correlation", "partial_correlation"):
+            raise ValueError("--fisher-z applies to correlation and partial_correlation only")
+        from .api import fisher_z
+
+        matrix = fisher_z(matrix)
+    temporary = args.output + ".part"
+    with open(temporary, "w", encoding="utf-8") as out:
+        out.write("\t".join([""] + names) + "\n")
+        for name, row in zip(names, matrix):
+            out.write(name + "\t" + "\t".join(f"{v:.10g}" for v in row) + "\n")
+    os.replace(temporary, args.output)
+    print(f"wrote {args.output}: {len(names)} x {len(names)} {args.kind}", file=sys.stderr)
     return 0
 
 
@@ -167,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
     p = verbs.add_parser("extract", help="region time series of one BOLD run",
-                         description="Streams a 4D BOLD image once and writes raw region means (no cleaning) "
-                                     "as a TSV with one column per region, named from the label table.")
+                         description="Streams a 4D BOLD image once and writes region means as a TSV with one "
+                                     "column per region, named from the label table: raw means unless cleaning "
+                                     "options are given (confounds of --strategy, censoring, detrending, "
+                                     "Butterworth filtering, standardizing: rewire.clean, nilearn's order).")
     p.add_argument("bold", help="4D BOLD image (.nii or .nii.gz)")
     p.add_argument("--atlas", required=True, help="label image (3D integers) or, with --maps, a 4D map image")
     p.add_argument("--labels", default=None, help="label table (mricron .txt or BIDS dseg.tsv)")
@@ -176,8 +234,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", default=None, help="brain mask (3D); regions are restricted to it")
     p.add_argument("-o", "--output", required=True, help="output TSV")
     p.add_argument("--threads", type=int, default=0, help="reduction threads (0: automatic)")
+    p.add_argument("--strategy", default=None,
+                   help="confound strategy (nilearn preset or XCP-D model: simple, scrubbing, compcor, ica_aroma, "
+                        "24P, 27P, 36P, acompcor, acompcor_gsr); needs the fMRIPrep confounds file beside the BOLD")
+    p.add_argument("--fd-threshold", type=float, default=None,
+                   help="scrubbing threshold on framewise displacement in mm (with --strategy)")
+    p.add_argument("--low-pass", type=float, default=None, help="low-pass cut-off in Hz (Butterworth)")
+    p.add_argument("--high-pass", type=float, default=None, help="high-pass cut-off in Hz (Butterworth)")
+    p.add_argument("--detrend", action=argparse.BooleanOptionalAction, default=False,
+                   help="remove mean and linear trend (default: no)")
+    p.add_argument("--standardize", default="none", choices=("zscore_sample", "zscore", "psc", "none"),
+                   help="standardize each column (default none)")
+    p.add_argument("--t-r", type=float, default=None, help="repetition time in s (default: from the header)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=cmd_extract)
+
+    p = verbs.add_parser("connectivity", help="connectivity matrix of a region time-series TSV",
+                         description="Reads a TSV written by `rewire extract` (header = region names) and writes "
+                                     "the N x N matrix as a TSV with the names as header and first column.")
+    p.add_argument("timeseries", help="TSV of region time series (T rows, one column per region)")
+    p.add_argument("--kind", default="correlation",
+                   choices=("correlation", "covariance", "partial_correlation", "precision"))
+    p.add_argument("--estimator", default="empirical", choices=("empirical", "ledoit_wolf", "oas"))
+    p.add_argument("--fisher-z", action="store_true", help="arctanh of the correlations, zero diagonal")
+    p.add_argument("-o", "--output", required=True, help="output TSV")
+    p.set_defaults(run=cmd_connectivity)
 
     p = verbs.add_parser("simulate", help="write a simulated two-group pre/post study",
                          description="Writes a small study laid out like fMRIPrep derivatives, with a planted "
