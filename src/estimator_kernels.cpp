@@ -19,6 +19,7 @@ namespace rewire::detail::kernels {
                     std::int64_t ldb, double* c, std::int64_t ldc);                                          \
     bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
                     std::int64_t ldv);                                                                       \
+    bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);                           \
     double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi); \
     }
 REWIRE_DECLARE_KERNELS(generic)
@@ -34,13 +35,14 @@ struct Table {
     decltype(&generic::gemm_tn) gemm_tn;
     decltype(&generic::symm_lower) symm;
     decltype(&generic::eigh_lower) eigh;
+    decltype(&generic::is_positive_definite) positive_definite;
     decltype(&generic::spd_inverse) inverse;
 };
 
 #define REWIRE_KERNEL_TABLE(variant) \
     Table {                          \
         #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, \
-            &variant::spd_inverse    \
+            &variant::is_positive_definite, &variant::spd_inverse                                        \
     }
 
 bool cpu_runs(const char* name) {
@@ -95,6 +97,10 @@ void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t ld
 
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv) {
     return table().eigh(n, a, lda, values, vectors, ldv);
+}
+
+bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda) {
+    return table().positive_definite(n, a, lda);
 }
 
 double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi) {

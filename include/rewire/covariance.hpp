@@ -93,6 +93,8 @@ void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t ld
 /// Eigendecomposition of symmetric A (lower triangle read): ascending `values` (n), orthonormal
 /// `vectors` (n × n). False when the solver did not converge.
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
+/// Whether symmetric A (lower triangle read) has a Cholesky factor, i.e. is positive definite.
+bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);
 /// Inverse (both triangles) of SPD A (lower triangle read) through its Cholesky factor; returns the
 /// reciprocal condition estimate, or −1 when A is not positive definite.
 double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi);

@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include "rewire/covariance.hpp"
@@ -176,11 +175,24 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
                                " × " + std::to_string(m.cols()) + ", expected " + std::to_string(n) + " × " +
                                std::to_string(n) + " like matrix 0 (all subjects need the same regions)");
         }
-        // nilearn's is_spd: symmetric to 7 decimals (relative), then positive definite.
-        const bool symmetric = ((m - m.transpose()).array().abs() <= 1e-7 * m.transpose().array().abs()).all();
-        if (!m.allFinite() || !symmetric || Eigen::LLT<Eigen::MatrixXd>(m).info() != Eigen::Success) {
-            throw InvalidInput("geometric mean: matrix " + std::to_string(k) +
-                               " is not symmetric positive definite");
+    }
+    {
+        // nilearn's is_spd: symmetric to 7 decimals (relative), then positive definite; one matrix per thread.
+        const auto count = static_cast<Eigen::Index>(matrices.size());
+        const int threads = static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
+        std::vector<char> spd(matrices.size(), 0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+        for (Eigen::Index k = 0; k < count; ++k) {
+            const auto& m = matrices[static_cast<std::size_t>(k)];
+            const bool symmetric = ((m - m.transpose()).array().abs() <= 1e-7 * m.transpose().array().abs()).all();
+            spd[static_cast<std::size_t>(k)] =
+                m.allFinite() && symmetric && detail::kernels::is_positive_definite(n, m.data(), n);
+        }
+        for (std::size_t k = 0; k < spd.size(); ++k) {
+            if (!spd[k]) {
+                throw InvalidInput("geometric mean: matrix " + std::to_string(k) +
+                                   " is not symmetric positive definite");
+            }
         }
     }
     const auto count = static_cast<Eigen::Index>(matrices.size());
@@ -272,7 +284,7 @@ public:
                                std::to_string(mean.cols()) + ") and whitening (" + std::to_string(whitening.rows()) +
                                " × " + std::to_string(whitening.cols()) + ") must be the same non-empty square shape");
         }
-        if (!mean.allFinite() || !whitening.allFinite() || Eigen::LLT<Eigen::MatrixXd>(mean).info() != Eigen::Success) {
+        if (!mean.allFinite() || !whitening.allFinite() || !detail::kernels::is_positive_definite(n, mean.data(), n)) {
             throw InvalidInput("tangent: the reference mean is not symmetric positive definite");
         }
         space.mean_ = std::move(mean);
