@@ -1,7 +1,145 @@
+// rewire._core — signal cleaning: Butterworth design and zero-phase filtering, detrend, cosine drift,
+// censored-frame interpolation and clean(). Arrays cross as float64; time series are (T, N); results
+// come back as Fortran-ordered arrays (Eigen's layout, no copy).
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/complex.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "bindings.hpp"
+#include "rewire/butterworth.hpp"
+#include "rewire/interpolate.hpp"
+#include "rewire/signal.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace rewire::python {
+namespace {
 
-void bind_signal(pybind11::module_& m) { (void)m; }
+PadType pad_type(const std::optional<std::string>& name) {
+    if (!name) return PadType::none;
+    if (*name == "odd") return PadType::odd;
+    if (*name == "even") return PadType::even;
+    if (*name == "constant") return PadType::constant;
+    throw InvalidInput("padtype must be 'odd', 'even', 'constant' or None, got '" + *name + "'");
+}
+
+Standardize standardize_kind(const std::optional<std::string>& name) {
+    if (!name) return Standardize::none;
+    if (*name == "zscore_sample") return Standardize::zscore_sample;
+    if (*name == "zscore") return Standardize::zscore;
+    if (*name == "psc") return Standardize::psc;
+    throw InvalidInput("standardize must be 'zscore_sample', 'zscore', 'psc' or None, got '" + *name + "'");
+}
+
+TemporalFilter filter_kind(const std::optional<std::string>& name) {
+    if (!name) return TemporalFilter::none;
+    if (*name == "butterworth") return TemporalFilter::butterworth;
+    if (*name == "cosine") return TemporalFilter::cosine;
+    throw InvalidInput("filter must be 'butterworth', 'cosine' or False, got '" + *name + "'");
+}
+
+Sos to_sos(const Eigen::Ref<const Eigen::MatrixXd>& sos) {
+    if (sos.cols() != 6 || sos.rows() < 1) {
+        throw InvalidInput("sos must be shaped (n_sections, 6), got (" + std::to_string(sos.rows()) + ", " +
+                           std::to_string(sos.cols()) + ")");
+    }
+    return Sos(sos);
+}
+
+}  // namespace
+
+void bind_signal(py::module_& m) {
+    m.def(
+        "clean",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::optional<Eigen::MatrixXd>& confounds,
+           const std::optional<std::vector<bool>>& sample_mask, const std::optional<std::vector<std::int64_t>>& runs,
+           bool detrend, const std::optional<std::string>& standardize, bool standardize_confounds,
+           const std::optional<std::string>& filter, std::optional<double> low_pass, std::optional<double> high_pass,
+           std::optional<double> t_r, bool ensure_finite, bool extrapolate, int order,
+           const std::optional<std::string>& padtype, std::optional<int> padlen, int threads) {
+            CleanOptions options;
+            options.detrend = detrend;
+            options.standardize = standardize_kind(standardize);
+            options.standardize_confounds = standardize_confounds;
+            options.filter = filter_kind(filter);
+            options.low_pass = low_pass;
+            options.high_pass = high_pass;
+            options.t_r = t_r;
+            options.ensure_finite = ensure_finite;
+            options.extrapolate = extrapolate;
+            options.butterworth_order = order;
+            options.padtype = pad_type(padtype);
+            options.padlen = padlen;
+            options.threads = threads;
+            std::vector<std::string> warnings;
+            TimeSeries out;
+            {
+                py::gil_scoped_release release;
+                out = clean(signals, options, confounds ? *confounds : Eigen::MatrixXd(),
+                            sample_mask ? *sample_mask : std::vector<bool>{},
+                            runs ? *runs : std::vector<std::int64_t>{}, &warnings);
+            }
+            return py::make_tuple(py::cast(std::move(out)), py::cast(warnings));
+        },
+        "signals"_a, "confounds"_a = py::none(), "sample_mask"_a = py::none(), "runs"_a = py::none(),
+        "detrend"_a = true, "standardize"_a = "zscore_sample", "standardize_confounds"_a = true,
+        "filter"_a = "butterworth", "low_pass"_a = py::none(), "high_pass"_a = py::none(), "t_r"_a = 2.5,
+        "ensure_finite"_a = false, "extrapolate"_a = false, "order"_a = 5, "padtype"_a = "odd",
+        "padlen"_a = py::none(), "threads"_a = 0,
+        "nilearn.signal.clean on (T, N) float64 signals; returns (cleaned, warnings). Confounds (T, K) are "
+        "already an array; sample_mask is T keep-flags; runs T integer labels.");
+
+    m.def(
+        "butterworth_sos",
+        [](int order, std::optional<double> high_pass, std::optional<double> low_pass, double sampling_rate) {
+            return Eigen::MatrixXd(butterworth_sos(order, high_pass, low_pass, sampling_rate));
+        },
+        "order"_a, "high_pass"_a, "low_pass"_a, "sampling_rate"_a,
+        "scipy.signal.butter(order, Wn, btype, output='sos', fs=sampling_rate): (n_sections, 6).");
+
+    m.def(
+        "butterworth_zpk",
+        [](int order, std::optional<double> high_pass, std::optional<double> low_pass, double sampling_rate) {
+            const Zpk zpk = butterworth_zpk(order, high_pass, low_pass, sampling_rate);
+            return py::make_tuple(zpk.zeros, zpk.poles, zpk.gain);
+        },
+        "order"_a, "high_pass"_a, "low_pass"_a, "sampling_rate"_a,
+        "scipy.signal.butter(order, Wn, btype, output='zpk', fs=sampling_rate): (zeros, poles, gain).");
+
+    m.def(
+        "sosfilt_zi", [](const Eigen::Ref<const Eigen::MatrixXd>& sos) { return Eigen::MatrixXd(sosfilt_zi(to_sos(sos))); },
+        "sos"_a, "scipy.signal.sosfilt_zi: (n_sections, 2).");
+
+    m.def(
+        "sosfiltfilt",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& sos, const Eigen::Ref<const Eigen::MatrixXd>& x,
+           const std::optional<std::string>& padtype, std::optional<int> padlen) {
+            return sosfiltfilt(to_sos(sos), x, pad_type(padtype), padlen ? *padlen : -1);
+        },
+        "sos"_a, "x"_a, "padtype"_a = "odd", "padlen"_a = py::none(), py::call_guard<py::gil_scoped_release>(),
+        "scipy.signal.sosfiltfilt(sos, x, axis=0, padtype, padlen) on every column of x (T, N).");
+
+    m.def(
+        "detrend", [](const Eigen::Ref<const Eigen::MatrixXd>& x) { return detrend(x); }, "signals"_a,
+        py::call_guard<py::gil_scoped_release>(), "nilearn's linear _detrend of every column of (T, N) signals.");
+
+    m.def("cosine_drift", &cosine_drift, "high_pass"_a, "frames"_a, "t_r"_a,
+          "nilearn's create_cosine_drift(high_pass, arange(frames) * t_r): (frames, order + 1), constant last.");
+
+    m.def(
+        "interpolate_censored",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& x, const std::vector<std::int64_t>& kept, bool extrapolate) {
+            return interpolate_censored(x, kept, extrapolate);
+        },
+        "signals"_a, "kept"_a, "extrapolate"_a = true, py::call_guard<py::gil_scoped_release>(),
+        "Censored frames of every column replaced by scipy's CubicSpline through the kept frames.");
+}
 
 }  // namespace rewire::python

@@ -11,6 +11,7 @@ from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance,
                          sym_matrix_to_vec, vec_to_sym_matrix)
 from .cohort import Cohort, delta
 from .study import StudyOptions, run_study
+from .signal import clean
 from .confounds import framewise_displacement, load_confounds, load_confounds_strategy
 from . import stats
 
@@ -21,6 +22,7 @@ __all__ = [
     "StudyOptions",
     "Tangent",
     "__version__",
+    "clean",
     "connectivity",
     "correlation",
     "covariance",
