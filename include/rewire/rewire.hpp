@@ -13,6 +13,7 @@
 #include "rewire/interpolate.hpp"
 #include "rewire/nifti.hpp"
 #include "rewire/signal.hpp"
+#include "rewire/stats.hpp"
 #include "rewire/tangent.hpp"
 #include "rewire/types.hpp"
 #include "rewire/version.hpp"
