@@ -135,10 +135,12 @@ void bind_estimators(py::module_& m) {
 
     m.def(
         "edge_zscores",
-        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& method, std::int64_t max_lag) {
+        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& method, std::int64_t max_lag,
+           int threads) {
             EdgeZOptions o;
             o.method = parse_z_variance(method);
             o.max_lag = max_lag;
+            o.threads = threads;
             EdgeZScores z;
             {
                 py::gil_scoped_release release;
@@ -151,7 +153,7 @@ void bind_estimators(py::module_& m) {
             d["max_lag"] = z.max_lag;
             return d;
         },
-        "signals"_a, "method"_a = "bartlett", "max_lag"_a = -1);
+        "signals"_a, "method"_a = "bartlett", "max_lag"_a = -1, "threads"_a = 0);
 
     m.def(
         "geometric_mean",

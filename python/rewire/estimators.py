@@ -135,18 +135,24 @@ def vec_to_sym_matrix(vec, diagonal=None) -> np.ndarray:
 
 
 def edge_zscores(ts, method: str = "bartlett", *, max_lag: Optional[int] = None,
-                 return_fisher_z: bool = False):
+                 return_fisher_z: bool = False, threads: int = 0):
     """z-scores of every edge's Pearson correlation that account for the signals' autocorrelation.
 
-    Returns ``(zscores, dof)``, both (N, N): ``zscores = arctanh(r) * sqrt(dof - 3)`` (diagonal 0) and
-    ``dof`` the effective number of time points. ``method="bartlett"`` (Bartlett 1946):
-    ``dof = T / (1 + 2 Σ_{k=1..M} ρ_x(k) ρ_y(k))``, capped at T, with ``M = max_lag`` (default
-    ``floor(sqrt(T))``) and ρ the usual (biased) sample autocorrelation. ``method="naive"``: ``dof = T``,
-    the textbook ``sqrt(T - 3) arctanh(r)``, whose spread is too large for autocorrelated BOLD. With
-    ``return_fisher_z=True`` returns ``(zscores, dof, fisher_z)``.
+    Returns ``(zscores, dof)``, both (N, N): ``zscores = arctanh(r) * sqrt(dof - 3)`` (diagonal 0), where
+    ``dof`` is the effective number of time points (var(arctanh r) = 1 / (dof − 3)).
+
+    * ``"bartlett"`` (Bartlett 1946): ``dof = T / (1 + 2 Σ_{k=1..M} ρ_x(k) ρ_y(k))``, capped at T — the
+      variance under the null of no correlation.
+    * ``"xdf"`` (Afyouni, Smith & Nichols 2019): the variance for any true correlation, from the auto-
+      and cross-correlations up to lag M (truncated), floored at the theoretical (1 − r²)²/T, as their
+      xDF code; ``dof = 1 / var(arctanh r) + 3``. Costs M products of (N × T) × (T × N).
+    * ``"naive"``: ``dof = T``, the textbook ``sqrt(T - 3) arctanh(r)``, too wide for autocorrelated BOLD.
+
+    ``M = max_lag`` (default ``floor(sqrt(T))``); ρ are the usual (biased) sample correlations of the
+    centred series. With ``return_fisher_z=True`` returns ``(zscores, dof, fisher_z)``.
     """
     lag = -1 if max_lag is None else int(max_lag)
-    d = _core.edge_zscores(_signals(ts), method, lag)
+    d = _core.edge_zscores(_signals(ts), method, lag, int(threads))
     if return_fisher_z:
         return d["zscore"], d["dof"], d["fisher_z"]
     return d["zscore"], d["dof"]

@@ -147,6 +147,13 @@ TEST_CASE("edge z-scores: naive is sqrt(T-3) atanh r; Bartlett's T_eff for AR(1)
     CHECK(b.zscore(0, 1) == Approx(b.fisher_z(0, 1) * std::sqrt(b.dof(0, 1) - 3.0)).epsilon(1e-12));
     CHECK(b.zscore(0, 0) == 0.0);
     CHECK(b.dof(0, 0) == t);
+    // xDF (Afyouni et al. 2019) reduces to Bartlett's correction for uncorrelated series.
+    EdgeZOptions xdf;
+    xdf.method = ZVariance::xdf;
+    const EdgeZScores x2 = edge_zscores(x, xdf);
+    CHECK(x2.dof(0, 1) - 3.0 == Approx(expected).epsilon(0.05));
+    CHECK(x2.dof(0, 1) == x2.dof(1, 0));
+    CHECK(parse_z_variance("xdf") == ZVariance::xdf);
     // White noise: T_eff stays close to T and never above it.
     Eigen::MatrixXd w(t, 2);
     for (int i = 0; i < t; ++i) w(i, 0) = normal(), w(i, 1) = normal();

@@ -304,20 +304,61 @@ def test_bartlett_zscores_are_standard_normal_for_independent_ar1_pairs(rng):
     # 4 × 1225 = 4900 pairs of independent AR(1) series, φ = 0.7, T = 300.
     t, n, phi = 300, 50, 0.7
     iu = np.triu_indices(n, 1)
-    corrected, naive = [], []
+    corrected, naive, xdf = [], [], []
     for _ in range(4):
         x = ar1(rng, t, n, phi)
         z, dof = rewire.edge_zscores(x)
         corrected.append(z[iu])
+        xdf.append(rewire.edge_zscores(x, method="xdf")[0][iu])
         naive_z, naive_dof = rewire.edge_zscores(x, method="naive")
         naive.append(naive_z[iu])
         assert np.array_equal(naive_dof, np.full((n, n), float(t)))
         # Bartlett's factor for two AR(1) with φ: 1 + 2 φ²/(1 − φ²) ≈ 2.92, so T_eff ≈ 103.
         assert 80 < np.median(dof[iu]) < 125
-    corrected, naive = np.concatenate(corrected), np.concatenate(naive)
+    corrected, naive, xdf = np.concatenate(corrected), np.concatenate(naive), np.concatenate(xdf)
     assert abs(np.std(corrected) - 1.0) < 0.05  # sample sd of 4900 null z: ±0.01; small-T acf bias ~+0.02
+    # xDF's variance has no "−3" and weights (T−1−k)/T: a few percent wider at T_eff ≈ 100.
+    assert abs(np.std(xdf) - 1.0) < 0.08
     assert np.std(naive) > 1.5  # the naive z is ~1.7 times too wide
     assert abs(np.mean(corrected)) < 0.05
+
+
+def xdf_reference(x, m):
+    """Afyouni et al. (2019) xDF variance, transcribed pair by pair from their published code (lags
+    truncated at m, theoretical floor), as an effective dof: 1 / var(arctanh r) + 3."""
+    t, n = x.shape
+    u = x - x.mean(0)
+    u = u / np.linalg.norm(u, axis=0)
+    r = u.T @ u
+    lagged = np.array([u[:t - k].T @ u[k:] for k in range(1, m + 1)])  # [k, i, j] = Σ u_i(t) u_j(t + k)
+    ac = np.array([np.diag(p) for p in lagged])
+    w = t - 1 - np.arange(1, m + 1)
+    dof = np.full((n, n), t + 3.0)
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            rho, ai, aj, xp, xn = r[i, j], ac[:, i], ac[:, j], lagged[:, i, j], lagged[:, j, i]
+            var = ((t - 1) * (1 - rho ** 2) ** 2
+                   + rho ** 2 * np.sum(w * (ai ** 2 + aj ** 2 + xp ** 2 + xn ** 2))
+                   - 2 * rho * np.sum(w * (ai + aj) * (xp + xn))
+                   + 2 * np.sum(w * (ai * aj + xp * xn))) / t ** 2
+            var = max(var, (1 - rho ** 2) ** 2 / t)
+            dof[i, j] = (1 - rho ** 2) ** 2 / var + 3
+    return dof
+
+
+def test_xdf_matches_the_published_formula(rng):
+    # Correlated, autocorrelated series: the cross-correlation terms matter.
+    base = ar1(rng, 150, 1, 0.6)
+    x = 0.7 * base + ar1(rng, 150, 7, 0.4) + 0.3 * rng.standard_normal((150, 7))
+    z, dof, fz = rewire.edge_zscores(x, method="xdf", max_lag=8, return_fisher_z=True)
+    expected = xdf_reference(x, 8)
+    off = ~np.eye(7, dtype=bool)
+    np.testing.assert_allclose(dof[off], expected[off], rtol=1e-10)
+    np.testing.assert_allclose(z[off], fz[off] * np.sqrt(expected[off] - 3), rtol=1e-10)
+    assert np.array_equal(dof, dof.T)
+    assert dof[off].max() <= 150 + 3 + 1e-9 and dof[off].min() < 120  # autocorrelation lowers the dof
 
 
 def test_naive_zscores_are_textbook_and_dof_never_exceeds_t(rng):
@@ -364,7 +405,7 @@ def test_bad_input_gives_clear_errors(rng):
         rewire.connectivity(few, "tangent")
     with pytest.raises(ValueError, match=r"\(T, N\)"):
         rewire.connectivity(np.ones(10))
-    with pytest.raises(ValueError, match="'naive', 'bartlett'"):
+    with pytest.raises(ValueError, match="'naive', 'bartlett', 'xdf'"):
         rewire.edge_zscores(few, method="xdf2")
     with pytest.raises(ValueError, match="same number of features"):
         rewire.ConnectivityMeasure().fit([mixed(rng, 40, 5), mixed(rng, 40, 6)])
