@@ -10,6 +10,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+import rewire
+
 MRICRON = "/usr/share/mricron/templates"
 NIBABEL_DATA = "/usr/lib/python3/dist-packages/nibabel/tests/data"
 NITIME_DATA = "/usr/lib/python3/dist-packages/nitime/data"
@@ -127,3 +129,8 @@ def bold_and_labels(tmp_path, rng):
     bold = save(tmp_path / "bold.nii.gz", data, affine)
     atlas = save(tmp_path / "atlas.nii.gz", labels, affine)
     return bold, atlas, data, labels, affine
+
+
+# Subprocesses (the `rewire` command line) must import the same rewire as the tests: the installed
+# package under scripts/test, the working tree under PYTHONPATH=python.
+REWIRE_PATH = os.path.dirname(os.path.dirname(os.path.abspath(rewire.__file__)))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import rewire
+from conftest import REWIRE_PATH
 from rewire import cli
 from conftest import grid_affine, save
 
@@ -16,7 +17,7 @@ PYTHON_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "python")
 
 def run_cli(*args):
     """The command line as a user runs it: a fresh interpreter, `python -m rewire.cli`."""
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(PYTHON_DIR) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
     return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
                           text=True, env=env, timeout=120)
 

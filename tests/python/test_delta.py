@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import rewire
+from conftest import REWIRE_PATH
 from rewire.simulate import SimulationOptions, simulate_study
 
 h5py = pytest.importorskip("h5py")
@@ -30,7 +31,7 @@ def text(value):
 
 
 def run_cli(*args):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
     return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
                           text=True, env=env, timeout=300, cwd=ROOT)
 

@@ -8,6 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+import rewire
+from conftest import REWIRE_PATH
+
 h5py = pytest.importorskip("h5py")
 pd = pytest.importorskip("pandas")
 
@@ -25,7 +28,7 @@ def text(value):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
+    env = {**os.environ, "PYTHONPATH": REWIRE_PATH}
     result = subprocess.run([sys.executable, "-m", "rewire.cli", "demo", str(out)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     with open(out / "study" / "ground_truth.json", encoding="utf-8") as f:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import rewire
+from conftest import REWIRE_PATH
 from rewire.simulate import (GROUPS, SESSIONS, SimulationOptions, bids_paths, mni_grid,
                              simulate_run, simulate_study)
 
@@ -373,7 +374,7 @@ def test_unattainable_effect_fails_before_writing(tmp_path):
 
 
 def run_cli(*args):
-    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
+    env = {**os.environ, "PYTHONPATH": REWIRE_PATH}
     return subprocess.run([sys.executable, "-m", "rewire.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
 

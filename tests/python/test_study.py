@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import rewire
+from conftest import REWIRE_PATH
 from rewire.bids import discover
 from rewire.simulate import SimulationOptions, bids_paths, simulate_study
 
@@ -38,7 +39,7 @@ STRATEGY = "simple"
 
 
 def run_cli(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
     return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
                           text=True, env=env, timeout=timeout, cwd=ROOT)
 
@@ -208,7 +209,7 @@ def test_sigkill_after_the_first_commit_leaves_a_usable_store(copy, tmp_path):
     """Kill `rewire run` (SIGKILL: no clean-up) once its progress says a run is committed; every run the
     store lists is complete, and a second `rewire run` finishes the rest with exit status 0."""
     output = tmp_path / "cohort.h5"
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
     with subprocess.Popen([sys.executable, "-m", "rewire.cli", "run", copy, "-o", str(output), "--atlas", AAL,
                            "--strategy", STRATEGY, "--workers", "1"], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT) as process:
