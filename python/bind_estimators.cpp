@@ -4,6 +4,7 @@
 // (T, N) float64; results come back as Fortran-ordered arrays (Eigen's layout, no copy). Every call
 // that does real work releases the GIL after its arguments are converted.
 #include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -54,6 +55,28 @@ TangentOptions tangent_options(const std::string& estimator, int max_iter, doubl
     return o;
 }
 
+/// Runs f(view) on a 2D float64 array without copying it when it is C- or F-contiguous (numpy's arrays
+/// are row-major; pybind11's Eigen::Ref would copy them into column-major first). `f` runs without the
+/// GIL.
+template <typename F>
+auto with_signals(const py::array& array, F&& f) {
+    if (array.ndim() != 2) {
+        throw InvalidInput("signals: expected a 2D (T, N) array, got " + std::to_string(array.ndim()) + " dimensions");
+    }
+    const auto rows = static_cast<Eigen::Index>(array.shape(0)), cols = static_cast<Eigen::Index>(array.shape(1));
+    const bool f64 = array.dtype().is(py::dtype::of<double>());
+    if (f64 && (array.flags() & py::array::f_style) && !(array.flags() & py::array::c_style)) {
+        Eigen::Map<const Eigen::MatrixXd> view(static_cast<const double*>(array.data()), rows, cols);
+        py::gil_scoped_release release;
+        return f(Eigen::Ref<const Eigen::MatrixXd>(view));
+    }
+    const auto c = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(array);
+    if (!c) throw py::error_already_set();
+    RowMajorSignals view(c.data(), rows, cols, Eigen::OuterStride<>(cols));
+    py::gil_scoped_release release;
+    return f(view);
+}
+
 }  // namespace
 
 void bind_estimators(py::module_& m) {
@@ -62,15 +85,11 @@ void bind_estimators(py::module_& m) {
           "forces one).");
     m.def(
         "covariance",
-        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& estimator, int threads) {
+        [](const py::array& signals, const std::string& estimator, int threads) {
             CovarianceOptions o;
             o.estimator = parse_covariance_estimator(estimator);
             o.threads = threads;
-            CovarianceEstimate e;
-            {
-                py::gil_scoped_release release;
-                e = estimate_covariance(signals, o);
-            }
+            CovarianceEstimate e = with_signals(signals, [&](const auto& view) { return estimate_covariance(view, o); });
             py::dict d;
             d["covariance"] = std::move(e.covariance);
             d["location"] = std::move(e.location);
@@ -83,15 +102,10 @@ void bind_estimators(py::module_& m) {
 
     m.def(
         "estimate",
-        [](const Eigen::Ref<const Eigen::MatrixXd>& signals, const std::string& kind, const std::string& estimator,
-           bool standardize, int threads) {
+        [](const py::array& signals, const std::string& kind, const std::string& estimator, bool standardize,
+           int threads) {
             const EstimateOptions o = estimate_options(kind, estimator, standardize, threads);
-            Estimate e;
-            {
-                py::gil_scoped_release release;
-                e = rewire::estimate(signals, o);
-            }
-            return estimate_dict(std::move(e));
+            return estimate_dict(with_signals(signals, [&](const auto& view) { return rewire::estimate(view, o); }));
         },
         "signals"_a, "kind"_a = "correlation", "estimator"_a = "empirical", "standardize"_a = true, "threads"_a = 0,
         "Connectivity of one subject: dict(matrix, kind, estimator, shrinkage, standardize).");

@@ -20,7 +20,9 @@ namespace rewire::detail::kernels {
     bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
                     std::int64_t ldv);                                                                       \
     bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);                           \
-    double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi); \
+    double cholesky(std::int64_t n, const double* a, std::int64_t lda, double* l, std::int64_t ldl);        \
+    void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first,          \
+                             std::int64_t cols, double* x, std::int64_t ldx);                                \
     }
 REWIRE_DECLARE_KERNELS(generic)
 REWIRE_DECLARE_KERNELS(avx2)
@@ -36,13 +38,14 @@ struct Table {
     decltype(&generic::symm_lower) symm;
     decltype(&generic::eigh_lower) eigh;
     decltype(&generic::is_positive_definite) positive_definite;
-    decltype(&generic::spd_inverse) inverse;
+    decltype(&generic::cholesky) cholesky;
+    decltype(&generic::lower_inverse_block) lower_inverse_block;
 };
 
 #define REWIRE_KERNEL_TABLE(variant) \
     Table {                          \
         #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, \
-            &variant::is_positive_definite, &variant::spd_inverse                                        \
+            &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block            \
     }
 
 bool cpu_runs(const char* name) {
@@ -103,8 +106,13 @@ bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda) {
     return table().positive_definite(n, a, lda);
 }
 
-double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi) {
-    return table().inverse(n, a, lda, inverse, ldi);
+double cholesky(std::int64_t n, const double* a, std::int64_t lda, double* l, std::int64_t ldl) {
+    return table().cholesky(n, a, lda, l, ldl);
+}
+
+void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first, std::int64_t cols,
+                         double* x, std::int64_t ldx) {
+    table().lower_inverse_block(n, l, ldl, first, cols, x, ldx);
 }
 
 const char* variant() { return table().name; }

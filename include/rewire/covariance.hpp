@@ -95,9 +95,13 @@ void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t ld
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
 /// Whether symmetric A (lower triangle read) has a Cholesky factor, i.e. is positive definite.
 bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);
-/// Inverse (both triangles) of SPD A (lower triangle read) through its Cholesky factor; returns the
-/// reciprocal condition estimate, or −1 when A is not positive definite.
-double spd_inverse(std::int64_t n, const double* a, std::int64_t lda, double* inverse, std::int64_t ldi);
+/// Cholesky factor L (n × n, lower; upper triangle zero) of SPD A (lower triangle read); returns the
+/// reciprocal condition estimate of A, or −1 when A is not positive definite.
+double cholesky(std::int64_t n, const double* a, std::int64_t lda, double* l, std::int64_t ldl);
+/// Columns first .. first+cols−1 of L⁻¹ (n × cols into x) for lower triangular L (n × n), using only
+/// the trailing triangle below `first` (those columns vanish above it).
+void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first, std::int64_t cols,
+                         double* x, std::int64_t ldx);
 /// The variant in use: "avx512", "avx2" or "generic".
 const char* variant();
 }  // namespace kernels
@@ -117,7 +121,8 @@ inline int estimator_threads(int requested) {
 }
 
 /// Throws InvalidInput naming the first column of `signals` that holds NaN or infinity.
-inline void check_finite_signals(const Eigen::Ref<const Eigen::MatrixXd>& signals, const char* who) {
+template <typename Derived>
+void check_finite_signals(const Eigen::MatrixBase<Derived>& signals, const char* who) {
     if (signals.allFinite()) return;
     for (Eigen::Index j = 0; j < signals.cols(); ++j) {
         if (!signals.col(j).allFinite()) {
@@ -127,22 +132,29 @@ inline void check_finite_signals(const Eigen::Ref<const Eigen::MatrixXd>& signal
     }
 }
 
-/// Signals with their column means removed (T × N) and those means.
+/// Signals with their column means removed (T × N, column-major) and those means.
 struct CentredSignals {
-    Eigen::MatrixXd values;
+    Eigen::Map<Eigen::MatrixXd> values;
     Eigen::VectorXd mean;
 };
 
-/// Checks shape and finiteness, then centres the columns. `who` prefixes error messages.
-inline CentredSignals centre_signals(const Eigen::Ref<const Eigen::MatrixXd>& signals, const char* who) {
-    if (signals.rows() < 2) {
+/// Checks shape and finiteness, then centres the columns of T × N signals (either memory order) into
+/// this thread's workspace: a buffer that only grows, so that calls on a cohort do not page-fault a
+/// fresh T × N copy each time (the fault-in costs as much as the product for N ≈ 100). The values
+/// stay valid until the next call on the same thread. `who` prefixes error messages.
+template <typename Derived>
+CentredSignals centre_signals(const Eigen::MatrixBase<Derived>& signals, const char* who) {
+    const Eigen::Index t = signals.rows(), n = signals.cols();
+    if (t < 2) {
         throw InvalidInput(std::string(who) + ": need at least 2 time points (rows of the T × N signals), got " +
-                           std::to_string(signals.rows()));
+                           std::to_string(t));
     }
-    if (signals.cols() < 1) throw InvalidInput(std::string(who) + ": the signals have no columns (regions)");
+    if (n < 1) throw InvalidInput(std::string(who) + ": the signals have no columns (regions)");
     check_finite_signals(signals, who);
-    CentredSignals c;
-    c.mean = signals.colwise().mean().transpose();
+    thread_local std::vector<double> workspace;
+    const auto size = static_cast<std::size_t>(t) * static_cast<std::size_t>(n);
+    if (workspace.size() < size) workspace = std::vector<double>(size);
+    CentredSignals c{Eigen::Map<Eigen::MatrixXd>(workspace.data(), t, n), signals.colwise().mean().transpose()};
     c.values = signals.rowwise() - c.mean.transpose();
     return c;
 }
@@ -243,21 +255,40 @@ inline double shrinkage_for(CovarianceEstimator estimator, const Eigen::MatrixXd
 
 }  // namespace detail
 
+namespace detail {
+
+template <typename Derived>
+CovarianceEstimate estimate_covariance(const Eigen::MatrixBase<Derived>& signals, const CovarianceOptions& options) {
+    options.validate();
+    const CentredSignals c = centre_signals(signals, "covariance");
+    CovarianceEstimate result;
+    result.estimator = options.estimator;
+    result.covariance = gram(c.values, options.threads);
+    result.covariance /= static_cast<double>(signals.rows());
+    result.shrinkage = shrinkage_for(options.estimator, result.covariance, c.values, Eigen::VectorXd());
+    shrink_in_place(result.covariance, result.shrinkage);
+    result.location = c.mean;
+    return result;
+}
+
+}  // namespace detail
+
+/// Row-major T × N signals (numpy's default layout), which the estimators read without a copy.
+using RowMajorSignals = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
+                                   Eigen::Unaligned, Eigen::OuterStride<>>;
+
 /// Covariance of T × N signals (T ≥ 2) with the chosen estimator; returns the N × N estimate, the
 /// removed means and the shrinkage δ. Equals scikit-learn's `EmpiricalCovariance().fit(X).covariance_`,
 /// `LedoitWolf().fit(X)` (Ledoit & Wolf 2004) or `OAS().fit(X)` (Chen et al. 2010) `covariance_` and
 /// `shrinkage_`. Throws InvalidInput naming the column that holds NaN or infinity.
 inline CovarianceEstimate estimate_covariance(const Eigen::Ref<const Eigen::MatrixXd>& signals,
                                               const CovarianceOptions& options = {}) {
-    options.validate();
-    detail::CentredSignals c = detail::centre_signals(signals, "covariance");
-    CovarianceEstimate result;
-    result.estimator = options.estimator;
-    result.covariance = detail::gram(c.values, options.threads) / static_cast<double>(signals.rows());
-    result.shrinkage = detail::shrinkage_for(options.estimator, result.covariance, c.values, Eigen::VectorXd());
-    detail::shrink_in_place(result.covariance, result.shrinkage);
-    result.location = std::move(c.mean);
-    return result;
+    return detail::estimate_covariance(signals, options);
+}
+
+/// estimate_covariance() of row-major signals.
+inline CovarianceEstimate estimate_covariance(const RowMajorSignals& signals, const CovarianceOptions& options = {}) {
+    return detail::estimate_covariance(signals, options);
 }
 
 /// Ledoit–Wolf shrunk covariance of T × N signals (Ledoit & Wolf 2004), as sklearn's `ledoit_wolf`.

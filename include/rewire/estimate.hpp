@@ -86,31 +86,50 @@ struct Estimate {
 
 namespace detail {
 
-/// Inverse of an SPD covariance through its Cholesky factor. Throws NumericalError when it is singular
-/// to working precision (reciprocal condition number below N·ε).
-inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char* who) {
+/// Inverse of an SPD covariance as L⁻ᵀ L⁻¹: the Cholesky factor, the columns of L⁻¹ in blocks shared out
+/// between threads, then the Gram matrix of L⁻¹ (about 5N³/3 flops, most of them parallel). Throws
+/// NumericalError when the covariance is singular to working precision (reciprocal condition number
+/// below N·ε).
+inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char* who, int threads) {
     const Eigen::Index n = covariance.rows();
-    Eigen::MatrixXd inverse(n, n);
-    const double rcond = kernels::spd_inverse(n, covariance.data(), n, inverse.data(), n);
+    Eigen::MatrixXd l(n, n);
+    const double rcond = kernels::cholesky(n, covariance.data(), n, l.data(), n);
     if (!(rcond > static_cast<double>(n) * std::numeric_limits<double>::epsilon())) {
         throw NumericalError(std::string(who) + ": the covariance is singular (not positive definite to working "
                              "precision): some regions are constant or linear combinations of others; use the "
                              "'ledoit_wolf' estimator or remove those regions");
     }
-    return inverse;
+    Eigen::MatrixXd l_inv(n, n);
+    const Eigen::Index width = 128;
+    const Eigen::Index blocks = (n + width - 1) / width;
+    const int nt = static_cast<int>(std::min<Eigen::Index>(estimator_threads(threads), blocks));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+        const Eigen::Index first = b * width;
+        kernels::lower_inverse_block(n, l.data(), n, first, std::min(width, n - first), l_inv.data() + first * n, n);
+    }
+    return gram(l_inv, threads);
 }
 
-}  // namespace detail
+/// covariance_to_correlation in place (no second N × N matrix); throws as it does.
+inline void correlation_in_place(Eigen::MatrixXd& c) {
+    const Eigen::Index n = c.rows();
+    Eigen::VectorXd scale(n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+        if (!(c(j, j) > 0.0) || !std::isfinite(c(j, j))) {
+            throw InvalidInput("covariance_to_correlation: diagonal entry " + std::to_string(j) + " is " +
+                               std::to_string(c(j, j)) + ", expected a positive variance (a constant region?)");
+        }
+        scale[j] = 1.0 / std::sqrt(c(j, j));
+    }
+    for (Eigen::Index j = 0; j < n; ++j) {
+        c(j, j) = 1.0;
+        for (Eigen::Index i = j + 1; i < n; ++i) c(i, j) = c(j, i) = c(i, j) * scale[i] * scale[j];
+    }
+}
 
-/// Connectivity of one subject's T × N signals (T ≥ 2): `kind` computed from the `estimator`'s
-/// covariance, as nilearn's ConnectivityMeasure(kind, cov_estimator).fit_transform([signals])[0]
-/// (scikit-learn's estimators; Ledoit & Wolf 2004, Chen et al. 2010).
-///
-/// Throws InvalidInput on NaN/infinity (naming the column), on a constant column for the empirical
-/// correlation, for precision and partial correlation with the empirical estimator and T ≤ N (the
-/// covariance is then singular: use ledoit_wolf), and for kind tangent (it needs a group: TangentSpace).
-/// Throws NumericalError when a covariance to invert is singular.
-inline Estimate estimate(const Eigen::Ref<const Eigen::MatrixXd>& signals, const EstimateOptions& options = {}) {
+template <typename Derived>
+Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptions& options) {
     options.validate();
     const char* who = to_string(options.kind);
     if (options.kind == ConnectivityKind::tangent) {
@@ -126,12 +145,13 @@ inline Estimate estimate(const Eigen::Ref<const Eigen::MatrixXd>& signals, const
                            "regions (T > N), got T = " + std::to_string(t) + ", N = " + std::to_string(n) +
                            "; use estimator 'ledoit_wolf'");
     }
-    detail::CentredSignals c = detail::centre_signals(signals, who);
+    const CentredSignals c = centre_signals(signals, who);
     Estimate out;
     out.kind = options.kind;
     out.estimator = options.estimator;
     const double frames = static_cast<double>(t);
-    Eigen::MatrixXd s = detail::gram(c.values, options.threads) / frames;
+    Eigen::MatrixXd s = gram(c.values, options.threads);
+    s /= frames;
 
     Eigen::VectorXd weight;  // w_j = 1/sd_j²: the covariance of the z-scored columns is D S D, D = √w
     if (options.kind == ConnectivityKind::correlation) {
@@ -151,16 +171,43 @@ inline Estimate estimate(const Eigen::Ref<const Eigen::MatrixXd>& signals, const
             s = d.asDiagonal() * s * d.asDiagonal();
         }
     }
-    out.shrinkage = detail::shrinkage_for(options.estimator, s, c.values, weight);
-    detail::shrink_in_place(s, out.shrinkage);
+    out.shrinkage = shrinkage_for(options.estimator, s, c.values, weight);
+    shrink_in_place(s, out.shrinkage);
 
     switch (options.kind) {
         case ConnectivityKind::covariance: out.matrix = std::move(s); break;
-        case ConnectivityKind::correlation: out.matrix = covariance_to_correlation(s); break;
-        case ConnectivityKind::precision: out.matrix = detail::spd_inverse(s, who); break;
-        default: out.matrix = precision_to_partial_correlation(detail::spd_inverse(s, who)); break;
+        case ConnectivityKind::correlation:
+            correlation_in_place(s);
+            out.matrix = std::move(s);
+            break;
+        case ConnectivityKind::precision: out.matrix = spd_inverse(s, who, options.threads); break;
+        default:
+            out.matrix = spd_inverse(s, who, options.threads);
+            correlation_in_place(out.matrix);
+            out.matrix = -out.matrix;
+            out.matrix.diagonal().setOnes();
+            break;
     }
     return out;
+}
+
+}  // namespace detail
+
+/// Connectivity of one subject's T × N signals (T ≥ 2): `kind` computed from the `estimator`'s
+/// covariance, as nilearn's ConnectivityMeasure(kind, cov_estimator).fit_transform([signals])[0]
+/// (scikit-learn's estimators; Ledoit & Wolf 2004, Chen et al. 2010).
+///
+/// Throws InvalidInput on NaN/infinity (naming the column), on a constant column for the empirical
+/// correlation, for precision and partial correlation with the empirical estimator and T ≤ N (the
+/// covariance is then singular: use ledoit_wolf), and for kind tangent (it needs a group: TangentSpace).
+/// Throws NumericalError when a covariance to invert is singular.
+inline Estimate estimate(const Eigen::Ref<const Eigen::MatrixXd>& signals, const EstimateOptions& options = {}) {
+    return detail::estimate(signals, options);
+}
+
+/// estimate() of row-major signals (numpy's layout), read without a copy.
+inline Estimate estimate(const RowMajorSignals& signals, const EstimateOptions& options = {}) {
+    return detail::estimate(signals, options);
 }
 
 /// estimate() of each subject of a group (T_k × N_k signals), one subject per thread; each result is

@@ -3,9 +3,9 @@
 // connectivity (Varoquaux et al. 2010, MICCAI, LNCS 6361:200), as nilearn's ConnectivityMeasure
 // (kind="tangent").
 //
-// Heavy products are selfadjoint (SYMM/SYRK) so that Eigen never threads them behind our back: the
-// parallelism is one subject per thread, and a group mean is summed in subject order, so the result
-// does not depend on the number of threads.
+// The heavy steps (eigendecompositions, SYMM/SYRK products) run in the dispatched kernels of
+// covariance.hpp, which never thread: the parallelism is one subject per thread, and a group mean is
+// summed in subject order, so the result does not depend on the number of threads.
 #pragma once
 
 #include <cmath>
