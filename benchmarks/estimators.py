@@ -166,7 +166,7 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
 
-    def row(kind, n, rewire_fn, nilearn_fn, data, compare, note=""):
+    def row(kind, n, rewire_fn, nilearn_fn, data, compare, note="", flops=None):
         for attempt in range(1, args.retries + 2):
             busy = wait_until_quiet(args.max_busy, args.max_wait)
             window = Contention()
@@ -181,7 +181,8 @@ def main(argv=None):
                  "rewire_s": r_s, "nilearn_s": n_s, "ratio": n_s / r_s,
                  "max_rel_diff": max_rel(r_out, n_out) if compare else None,
                  "others_busy_before": round(busy, 3), "others_busy_during": round(during, 3) if wall >= 2.0 else None,
-                 "attempts": attempt, "load_avg_1min_after": os.getloadavg()[0], "note": note}
+                 "attempts": attempt, "load_avg_1min_after": os.getloadavg()[0],
+                 "rewire_gflops": None if flops is None else flops / r_s / 1e9, "note": note}
         rows.append(entry)
         diff = "" if entry["max_rel_diff"] is None else f"  diff {entry['max_rel_diff']:.1e}"
         print(f"{kind:34s} N={n:5d}  rewire {r_s:10.3g} s  nilearn {n_s:10.3g} s  ×{entry['ratio']:6.1f}{diff}"
@@ -191,10 +192,11 @@ def main(argv=None):
         common = np.eye(n) + 0.4 * rng.standard_normal((n, n)) / np.sqrt(n)
         x = signals(rng, t, n, common)
         _, info = rewire.connectivity(x, return_info=True)
+        gram = float(t) * n * (n + 1)  # the one product Xc'Xc (half of it: SYRK), 2 flops per multiply-add
         row("correlation (defaults)", n, lambda d: rewire.connectivity(d), lambda d: nilearn_call("correlation")([d])[0],
-            x, False, "rewire: exact Pearson; nilearn: Ledoit–Wolf shrunk (different numbers by design)")
+            x, False, "rewire: exact Pearson; nilearn: Ledoit–Wolf shrunk (different numbers by design)", gram)
         row("correlation (ledoit_wolf)", n, lambda d: rewire.connectivity(d, estimator="ledoit_wolf"),
-            lambda d: nilearn_call("correlation")([d])[0], x, True)
+            lambda d: nilearn_call("correlation")([d])[0], x, True, "", gram)
         row("partial correlation (ledoit_wolf)", n,
             lambda d: rewire.connectivity(d, "partial correlation", "ledoit_wolf"),
             lambda d: nilearn_call("partial correlation")([d])[0], x, True)
@@ -244,20 +246,23 @@ def markdown(r):
         f"- each time: best of {r['repeats']} calls in one process; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset; "
         f"rows wait for and are rerun unless other processes use at most {r['max_busy']:.0%} of the machine",
         "",
-        "| kind | T | N | subjects | rewire s | nilearn s | nilearn / rewire | max rel diff | others busy | attempts | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| kind | T | N | subjects | rewire s | nilearn s | nilearn / rewire | max rel diff | rewire GFLOP/s | others busy "
+        "| attempts | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
         diff = "—" if row["max_rel_diff"] is None else f"{row['max_rel_diff']:.1e}"
         busy = f"{row['others_busy_before']:.0%}"
         if row["others_busy_during"] is not None:
             busy += f" / {row['others_busy_during']:.0%}"
+        gflops = "—" if row["rewire_gflops"] is None else f"{row['rewire_gflops']:.0f}"
         lines.append(f"| {row['kind']} | {row['T']} | {row['N']} | {row['subjects']} | {row['rewire_s']:.3g} | "
-                     f"{row['nilearn_s']:.3g} | {row['ratio']:.1f} | {diff} | {busy} | {row['attempts']} | "
+                     f"{row['nilearn_s']:.3g} | {row['ratio']:.1f} | {diff} | {gflops} | {busy} | {row['attempts']} | "
                      f"{row['note']} |")
     lines += ["", "`others busy`: share of the machine other processes used in the half second before the row "
               "(0% = idle) / during it (rows of 2 s or more); a row is rerun (`attempts`) when that share "
-              "exceeds --max-busy.", ""]
+              "exceeds --max-busy. `rewire GFLOP/s`: T·N(N+1) flops of the one product Xc'Xc (SYRK) a "
+              "correlation needs, over rewire's time — how close it runs to the cores' peak.", ""]
     return "\n".join(lines)
 
 

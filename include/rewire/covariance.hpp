@@ -168,7 +168,9 @@ CentredSignals centre_signals(const Eigen::MatrixBase<Derived>& signals, const c
 inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& xc, int threads) {
     const Eigen::Index t = xc.rows();
     const Eigen::Index n = xc.cols();
-    const Eigen::Index width = 192;  // wide enough for full-speed kernels, narrow enough to share out
+    // About three blocks a side (six tasks), 64 to 256 columns wide: wide enough for full-speed kernels,
+    // narrow enough to share out. The width depends on N only, never on the thread count.
+    const Eigen::Index width = std::min<Eigen::Index>(256, std::max<Eigen::Index>(64, ((n + 2) / 3 + 15) / 16 * 16));
     const Eigen::Index blocks = (n + width - 1) / width;
     Eigen::MatrixXd g(n, n);
     const double* x = xc.data();
