@@ -31,7 +31,7 @@ constexpr double kNoiseFloor = 1e-11;
 // Columns per block: fixed, so that results never depend on the number of threads.
 constexpr Eigen::Index kBlock = 64;
 // Samples (frames × columns) of work per thread below which clean() stays serial.
-constexpr Eigen::Index kGrain = 250000;
+constexpr Eigen::Index kGrain = 100000;
 
 /// A double as Python's repr writes it (shortest round-trip digits), for messages that quote nilearn's.
 std::string repr(double value) {
@@ -244,17 +244,8 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
         out_rows[static_cast<std::size_t>(i)] = interpolate ? kept[static_cast<std::size_t>(i)] - first : i;
     }
 
-    // Non-finite values in kept frames are errors (censored frames are replaced or removed anyway).
-    if (!o.ensure_finite) {
-        for (Eigen::Index j = 0; j < n; ++j) {
-            const Eigen::Index bad = first_non_finite(signals.col(j).data(), kept);
-            if (bad >= 0) {
-                throw InvalidInput("clean: signals column " + std::to_string(j) + " has NaN or infinity at frame " +
-                                   std::to_string(bad) + where +
-                                   "; pass ensure_finite=True to replace non-finite values by 0 (as nilearn does)");
-            }
-        }
-    }
+    // Non-finite values in kept frames are errors (censored frames are replaced or removed anyway);
+    // the signals are checked on the way through (see prepare), the few confounds here.
     for (Eigen::Index j = 0; j < k; ++j) {
         const Eigen::Index bad = first_non_finite(confounds.col(j).data(), kept);
         if (bad >= 0) {
@@ -288,21 +279,37 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
     };
     auto prepare = [&](const double* column, double* w, bool replace_non_finite, Scratch& s, double& mean,
                        double& scale) {
-        auto value = [&](Eigen::Index t) {
-            const double v = column[t];
-            return (replace_non_finite && !std::isfinite(v)) ? 0.0 : v;
-        };
-        scale = 0.0;
-        for (Eigen::Index t : kept) scale = std::max(scale, std::abs(value(t)));
-        if (interpolate) {
-            for (Eigen::Index t = 0; t < frames; ++t) s.full[static_cast<std::size_t>(t)] = value(t);
-            spline->fill(s.full.data(), s.spline.data());
-            for (Eigen::Index t = first; t < last; ++t) w[t - first] = s.full[static_cast<std::size_t>(t)];
+        bool finite = true;
+        if (!censored) {  // the common case: every frame, contiguous, vectorised
+            if (replace_non_finite) {
+                for (Eigen::Index t = 0; t < frames; ++t) w[t] = std::isfinite(column[t]) ? column[t] : 0.0;
+            } else {
+                std::copy(column, column + frames, w);
+            }
+            const Eigen::Map<const Eigen::ArrayXd> values(w, frames);
+            finite = (values * 0.0).sum() == 0.0;  // NaN as soon as one value is NaN or infinite
+            scale = values.abs().maxCoeff();
         } else {
-            for (Eigen::Index i = 0; i < work_frames; ++i) w[i] = value(kept[static_cast<std::size_t>(i)]);
+            auto value = [&](Eigen::Index t) {
+                const double v = column[t];
+                return (replace_non_finite && !std::isfinite(v)) ? 0.0 : v;
+            };
+            scale = 0.0;
+            for (Eigen::Index t : kept) {
+                finite = finite && std::isfinite(value(t));
+                scale = std::max(scale, std::abs(value(t)));
+            }
+            if (interpolate) {
+                for (Eigen::Index t = 0; t < frames; ++t) s.full[static_cast<std::size_t>(t)] = value(t);
+                spline->fill(s.full.data(), s.spline.data());
+                for (Eigen::Index t = first; t < last; ++t) w[t - first] = s.full[static_cast<std::size_t>(t)];
+            } else {
+                for (Eigen::Index i = 0; i < work_frames; ++i) w[i] = value(kept[static_cast<std::size_t>(i)]);
+            }
         }
         mean = detail::ordered_mean(w, work_frames);
         if (o.detrend && work_frames >= 2) detail::detrend_inplace(w, work_frames, ramp);
+        return finite;
     };
     auto keep_frames = [&](const double* w, double* out) {
         for (Eigen::Index i = 0; i < out_frames; ++i) out[i] = w[out_rows[static_cast<std::size_t>(i)]];
@@ -352,11 +359,11 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
     }
 
     // Signals, block by block; within a block, `lanes` columns at a time through the filter. The
-    // projection x − Q (Qᵀ x) is two matrix-vector products per column: never the T × T matrix Q Qᵀ,
-    // and no nested threads (Eigen parallelises matrix-matrix products only).
+    // projection x − Q (Qᵀ x) is two matrix-vector products per column, never nilearn's T × T Q Qᵀ.
     TimeSeries out(out_frames, n);
     std::vector<double> original_mean(static_cast<std::size_t>(n)), input_scale(static_cast<std::size_t>(n));
     std::vector<char> flat(static_cast<std::size_t>(n), 0);
+    std::vector<char> bad(static_cast<std::size_t>(n), 0);  // a kept frame is NaN or infinite
     const bool zscore = o.standardize == Standardize::zscore || o.standardize == Standardize::zscore_sample;
     const int ddof = o.standardize == Standardize::zscore_sample ? 1 : 0;
     if (zscore && out_frames == 1) {
@@ -380,14 +387,17 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
                 for (int l = 0; l < count; ++l) {
                     const auto j = static_cast<std::size_t>(j0 + l);
                     series[l] = s.work.data() + l * work_frames;
-                    prepare(signals.col(j0 + l).data(), series[l], o.ensure_finite, s, original_mean[j], input_scale[j]);
+                    if (!prepare(signals.col(j0 + l).data(), series[l], o.ensure_finite, s, original_mean[j],
+                                 input_scale[j])) {
+                        bad[j] = 1;
+                    }
                 }
                 if (filtering) plan.zero_phase->filter_many(series, count, work_frames, s.filter.data());
                 for (int l = 0; l < count; ++l) {
                     const Eigen::Index j = j0 + l;
                     keep_frames(series[l], out.col(j).data());
                     auto column = out.col(j);
-                    if (q.cols() > 0) {
+                    if (q.cols() > 0) {  // matrix-vector products: Eigen never threads these
                         coefficients.noalias() = q.transpose() * column;
                         column.noalias() -= q * coefficients;
                     }
@@ -406,6 +416,14 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
                 }
             }
         }
+    }
+
+    const auto first_bad = std::find(bad.begin(), bad.end(), 1);
+    if (first_bad != bad.end()) {
+        const auto j = static_cast<Eigen::Index>(first_bad - bad.begin());
+        throw InvalidInput("clean: signals column " + std::to_string(j) + " has NaN or infinity at frame " +
+                           std::to_string(first_non_finite(signals.col(j).data(), kept)) + where +
+                           "; pass ensure_finite=True to replace non-finite values by 0 (as nilearn does)");
     }
 
     if (o.standardize == Standardize::psc && n > 0) {

@@ -58,11 +58,10 @@ inline Eigen::VectorXd detrend_regressor(Eigen::Index n) {
 
 /// Removes the mean and the linear trend of one series in place (n ≥ 2); `ramp` from detrend_regressor.
 inline void detrend_inplace(double* x, Eigen::Index n, const Eigen::VectorXd& ramp) {
-    const double mean = ordered_mean(x, n);
-    for (Eigen::Index i = 0; i < n; ++i) x[i] -= mean;
-    double coefficient = 0.0;
-    for (Eigen::Index i = 0; i < n; ++i) coefficient += ramp[i] * x[i];
-    for (Eigen::Index i = 0; i < n; ++i) x[i] -= coefficient * ramp[i];
+    Eigen::Map<Eigen::VectorXd> v(x, n);
+    v.array() -= ordered_mean(x, n);
+    const double coefficient = ramp.dot(v);  // nilearn's is a BLAS dot: no particular order either
+    v -= coefficient * ramp;
 }
 
 /// Standard deviation (ddof 0 or 1) of one series as numpy's std: mean, deviations, ordered sum.
