@@ -156,6 +156,38 @@ Eigen::Index first_non_finite(const double* column, const std::vector<Eigen::Ind
     return -1;
 }
 
+constexpr int kLanes = ZeroPhaseFilter::lanes;
+
+/// Σᵢ x_l[i] for each of `count` ≤ kLanes series, each summed in index order (numpy's order over
+/// axis 0); the series interleave so that their dependent additions overlap.
+void ordered_sums(double* const* x, int count, Eigen::Index n, double* sums) {
+    const double* p[kLanes];
+    for (int l = 0; l < kLanes; ++l) p[l] = x[l < count ? l : 0];
+    double acc[kLanes] = {};
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (int l = 0; l < kLanes; ++l) acc[l] += p[l][i];
+    }
+    for (int l = 0; l < count; ++l) sums[l] = acc[l];
+}
+
+/// Σᵢ (x_l[i] − m_l)², in index order, as numpy's var after its own mean.
+void ordered_square_deviations(double* const* x, int count, Eigen::Index n, const double* m, double* sums) {
+    const double* p[kLanes];
+    double mean[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+        p[l] = x[l < count ? l : 0];
+        mean[l] = m[l < count ? l : 0];
+    }
+    double acc[kLanes] = {};
+    for (Eigen::Index i = 0; i < n; ++i) {
+        for (int l = 0; l < kLanes; ++l) {
+            const double d = p[l][i] - mean[l];
+            acc[l] += d * d;
+        }
+    }
+    for (int l = 0; l < count; ++l) sums[l] = acc[l];
+}
+
 /// True when some user confound correlates above 0.9 with a cosine regressor (nilearn's check).
 bool cosine_in_confounds(const Eigen::MatrixXd& confounds, const Eigen::MatrixXd& drift) {
     auto centred = [](const Eigen::VectorXd& v) { return Eigen::VectorXd(v.array() - v.mean()); };
@@ -277,8 +309,9 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
         if (spline) s.spline.resize(static_cast<std::size_t>(spline->work_size()));
         return s;
     };
-    auto prepare = [&](const double* column, double* w, bool replace_non_finite, Scratch& s, double& mean,
-                       double& scale) {
+    // Gathers one column into `w` (work_frames values); returns false when a kept frame is NaN or
+    // infinite (and not replaced); `scale` receives the largest kept magnitude.
+    auto gather = [&](const double* column, double* w, bool replace_non_finite, Scratch& s, double& scale) {
         bool finite = true;
         if (!censored) {  // the common case: every frame, contiguous, vectorised
             if (replace_non_finite) {
@@ -289,30 +322,66 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
             const Eigen::Map<const Eigen::ArrayXd> values(w, frames);
             finite = (values * 0.0).sum() == 0.0;  // NaN as soon as one value is NaN or infinite
             scale = values.abs().maxCoeff();
-        } else {
-            auto value = [&](Eigen::Index t) {
-                const double v = column[t];
-                return (replace_non_finite && !std::isfinite(v)) ? 0.0 : v;
-            };
-            scale = 0.0;
-            for (Eigen::Index t : kept) {
-                finite = finite && std::isfinite(value(t));
-                scale = std::max(scale, std::abs(value(t)));
-            }
-            if (interpolate) {
-                for (Eigen::Index t = 0; t < frames; ++t) s.full[static_cast<std::size_t>(t)] = value(t);
-                spline->fill(s.full.data(), s.spline.data());
-                for (Eigen::Index t = first; t < last; ++t) w[t - first] = s.full[static_cast<std::size_t>(t)];
-            } else {
-                for (Eigen::Index i = 0; i < work_frames; ++i) w[i] = value(kept[static_cast<std::size_t>(i)]);
-            }
+            return finite;
         }
-        mean = detail::ordered_mean(w, work_frames);
-        if (o.detrend && work_frames >= 2) detail::detrend_inplace(w, work_frames, ramp);
+        auto value = [&](Eigen::Index t) {
+            const double v = column[t];
+            return (replace_non_finite && !std::isfinite(v)) ? 0.0 : v;
+        };
+        scale = 0.0;
+        for (Eigen::Index t : kept) {
+            finite = finite && std::isfinite(value(t));
+            scale = std::max(scale, std::abs(value(t)));
+        }
+        if (interpolate) {
+            for (Eigen::Index t = 0; t < frames; ++t) s.full[static_cast<std::size_t>(t)] = value(t);
+            spline->fill(s.full.data(), s.spline.data());
+            for (Eigen::Index t = first; t < last; ++t) w[t - first] = s.full[static_cast<std::size_t>(t)];
+        } else {
+            for (Eigen::Index i = 0; i < work_frames; ++i) w[i] = value(kept[static_cast<std::size_t>(i)]);
+        }
         return finite;
     };
-    auto keep_frames = [&](const double* w, double* out) {
-        for (Eigen::Index i = 0; i < out_frames; ++i) out[i] = w[out_rows[static_cast<std::size_t>(i)]];
+    // The rest of a group's path up to the output frames: working-series means (nilearn's
+    // original_mean_signals), detrend, zero-phase filter, censoring into `out`.
+    auto process_group = [&](double* const* w, int count, Scratch& s, double* means, double* const* out) {
+        ordered_sums(w, count, work_frames, means);
+        for (int l = 0; l < count; ++l) means[l] /= static_cast<double>(work_frames);
+        if (o.detrend && work_frames >= 2) {
+            for (int l = 0; l < count; ++l) {
+                Eigen::Map<Eigen::VectorXd> v(w[l], work_frames);
+                v.array() -= means[l];
+                const double coefficient = ramp.dot(v);
+                v -= coefficient * ramp;
+            }
+        }
+        if (filtering) plan.zero_phase->filter_many(w, count, work_frames, s.filter.data());
+        for (int l = 0; l < count; ++l) {
+            for (Eigen::Index i = 0; i < out_frames; ++i) out[l][i] = w[l][out_rows[static_cast<std::size_t>(i)]];
+        }
+    };
+    // Zero mean and unit standard deviation (ddof 0 or 1) in nilearn's order: mean, centre, mean
+    // again, squared deviations. Returns which columns had nothing but rounding noise left.
+    auto zscore_group = [&](double* const* x, int count, int ddof, const double* scale, bool* noise) {
+        double m[kLanes], m2[kLanes], squares[kLanes];
+        ordered_sums(x, count, out_frames, m);
+        for (int l = 0; l < count; ++l) {
+            Eigen::Map<Eigen::ArrayXd>(x[l], out_frames) -= m[l] / static_cast<double>(out_frames);
+        }
+        ordered_sums(x, count, out_frames, m2);
+        for (int l = 0; l < count; ++l) m2[l] /= static_cast<double>(out_frames);
+        ordered_square_deviations(x, count, out_frames, m2, squares);
+        for (int l = 0; l < count; ++l) {
+            const double sd = std::sqrt(squares[l] / static_cast<double>(out_frames - ddof));
+            // nilearn divides by 1 below ε, leaving rounding noise; rewire zeroes it (see clean()).
+            noise[l] = sd < kEps || sd < kNoiseFloor * scale[l];
+            Eigen::Map<Eigen::ArrayXd> v(x[l], out_frames);
+            if (noise[l]) {
+                v.setZero();
+            } else {
+                v /= sd;
+            }
+        }
     };
 
     // Confounds: same path, then standardized (or scaled by their maximum) and orthonormalised.
@@ -320,31 +389,35 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
     if (k > 0) {
         Eigen::MatrixXd c(out_frames, k);
         Scratch s = make_scratch();
-        for (Eigen::Index j = 0; j < k; ++j) {
-            double mean = 0.0, scale = 0.0;
-            double* w = s.work.data();
-            prepare(confounds.col(j).data(), w, false, s, mean, scale);
-            if (filtering) plan.zero_phase->filter(w, work_frames, s.filter.data());
-            keep_frames(w, c.col(j).data());
-            double* x = c.col(j).data();
+        if (o.standardize_confounds && out_frames == 1) {
+            warnings.add("Standardization of 3D signal has been requested but would lead to zero values. Skipping.");
+        }
+        for (Eigen::Index j0 = 0; j0 < k; j0 += kLanes) {
+            const int count = static_cast<int>(std::min<Eigen::Index>(kLanes, k - j0));
+            double* w[kLanes];
+            double* x[kLanes];
+            double scale[kLanes], means[kLanes];
+            bool noise[kLanes];
+            for (int l = 0; l < count; ++l) {
+                w[l] = s.work.data() + l * work_frames;
+                x[l] = c.col(j0 + l).data();
+                gather(confounds.col(j0 + l).data(), w[l], false, s, scale[l]);
+            }
+            process_group(w, count, s, means, x);
             if (o.standardize_confounds) {
-                if (out_frames == 1) {
-                    warnings.add("Standardization of 3D signal has been requested but would lead to zero values. "
-                                 "Skipping.");
-                    continue;
-                }
-                const double m = detail::ordered_mean(x, out_frames);
-                for (Eigen::Index i = 0; i < out_frames; ++i) x[i] -= m;
-                double sd = detail::ordered_std(x, out_frames, 1);
-                const bool noise = sd < kNoiseFloor * scale;
-                if (sd < kEps) sd = 1.0;
-                for (Eigen::Index i = 0; i < out_frames; ++i) x[i] = noise ? 0.0 : x[i] / sd;
-            } else {
-                double largest = 0.0;
-                for (Eigen::Index i = 0; i < out_frames; ++i) largest = std::max(largest, std::abs(x[i]));
-                const bool noise = largest < kNoiseFloor * scale;
+                if (out_frames >= 2) zscore_group(x, count, 1, scale, noise);
+                continue;
+            }
+            for (int l = 0; l < count; ++l) {  // nilearn: divide by the largest magnitude instead
+                Eigen::Map<Eigen::ArrayXd> v(x[l], out_frames);
+                double largest = v.abs().maxCoeff();
+                const bool tiny = largest < kNoiseFloor * scale[l];
                 if (largest == 0.0) largest = 1.0;
-                for (Eigen::Index i = 0; i < out_frames; ++i) x[i] = noise ? 0.0 : x[i] / largest;
+                if (tiny) {
+                    v.setZero();
+                } else {
+                    v /= largest;
+                }
             }
         }
         Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(c);
@@ -358,8 +431,8 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
         for (std::size_t i = 0; i < columns.size(); ++i) q.col(static_cast<Eigen::Index>(i)) = full_q.col(columns[i]);
     }
 
-    // Signals, block by block; within a block, `lanes` columns at a time through the filter. The
-    // projection x − Q (Qᵀ x) is two matrix-vector products per column, never nilearn's T × T Q Qᵀ.
+    // Signals, block by block; within a block, kLanes columns at a time. The projection
+    // x − Q (Qᵀ x) is two matrix-vector products per column, never nilearn's T × T matrix Q Qᵀ.
     TimeSeries out(out_frames, n);
     std::vector<double> original_mean(static_cast<std::size_t>(n)), input_scale(static_cast<std::size_t>(n));
     std::vector<char> flat(static_cast<std::size_t>(n), 0);
@@ -371,7 +444,7 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
     }
     const Eigen::Index blocks = (n + kBlock - 1) / kBlock;
     // Serial below the grain: a thread is worth its start-up (and the wait for a busy core) only with
-    // a few milliseconds of work of its own.
+    // a millisecond or so of work of its own.
     const Eigen::Index by_work = std::max<Eigen::Index>(1, n * work_frames / kGrain);
     const int threads = static_cast<int>(std::min<Eigen::Index>({plan.threads, std::max<Eigen::Index>(blocks, 1), by_work}));
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -381,38 +454,30 @@ TimeSeries clean_run(const Eigen::Ref<const Eigen::MatrixXd>& signals, const Eig
 #pragma omp for schedule(dynamic, 1)
         for (Eigen::Index b = 0; b < blocks; ++b) {
             const Eigen::Index end = std::min(n, (b + 1) * kBlock);
-            for (Eigen::Index j0 = b * kBlock; j0 < end; j0 += lanes) {
-                const int count = static_cast<int>(std::min<Eigen::Index>(lanes, end - j0));
-                double* series[lanes];
+            for (Eigen::Index j0 = b * kBlock; j0 < end; j0 += kLanes) {
+                const int count = static_cast<int>(std::min<Eigen::Index>(kLanes, end - j0));
+                const auto first_column = static_cast<std::size_t>(j0);
+                double* w[kLanes];
+                double* x[kLanes];
                 for (int l = 0; l < count; ++l) {
-                    const auto j = static_cast<std::size_t>(j0 + l);
-                    series[l] = s.work.data() + l * work_frames;
-                    if (!prepare(signals.col(j0 + l).data(), series[l], o.ensure_finite, s, original_mean[j],
-                                 input_scale[j])) {
-                        bad[j] = 1;
+                    w[l] = s.work.data() + l * work_frames;
+                    x[l] = out.col(j0 + l).data();
+                    if (!gather(signals.col(j0 + l).data(), w[l], o.ensure_finite, s, input_scale[first_column + l])) {
+                        bad[first_column + l] = 1;
                     }
                 }
-                if (filtering) plan.zero_phase->filter_many(series, count, work_frames, s.filter.data());
-                for (int l = 0; l < count; ++l) {
-                    const Eigen::Index j = j0 + l;
-                    keep_frames(series[l], out.col(j).data());
-                    auto column = out.col(j);
-                    if (q.cols() > 0) {  // matrix-vector products: Eigen never threads these
+                process_group(w, count, s, original_mean.data() + first_column, x);
+                if (q.cols() > 0) {  // matrix-vector products: Eigen never threads these
+                    for (int l = 0; l < count; ++l) {
+                        auto column = out.col(j0 + l);
                         coefficients.noalias() = q.transpose() * column;
                         column.noalias() -= q * coefficients;
                     }
-                    if (zscore && out_frames >= 2) {
-                        double* x = column.data();
-                        const double m = detail::ordered_mean(x, out_frames);
-                        for (Eigen::Index i = 0; i < out_frames; ++i) x[i] -= m;
-                        const double sd = detail::ordered_std(x, out_frames, ddof);
-                        if (sd < kEps || sd < kNoiseFloor * input_scale[static_cast<std::size_t>(j)]) {
-                            flat[static_cast<std::size_t>(j)] = 1;
-                            column.setZero();
-                        } else {
-                            for (Eigen::Index i = 0; i < out_frames; ++i) x[i] /= sd;
-                        }
-                    }
+                }
+                if (zscore && out_frames >= 2) {
+                    bool noise[kLanes];
+                    zscore_group(x, count, ddof, input_scale.data() + first_column, noise);
+                    for (int l = 0; l < count; ++l) flat[first_column + l] = noise[l];
                 }
             }
         }

@@ -64,17 +64,6 @@ inline void detrend_inplace(double* x, Eigen::Index n, const Eigen::VectorXd& ra
     v -= coefficient * ramp;
 }
 
-/// Standard deviation (ddof 0 or 1) of one series as numpy's std: mean, deviations, ordered sum.
-inline double ordered_std(const double* x, Eigen::Index n, int ddof) {
-    const double mean = ordered_mean(x, n);
-    double sum = 0.0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-        const double d = x[i] - mean;
-        sum += d * d;
-    }
-    return std::sqrt(sum / static_cast<double>(n - ddof));
-}
-
 }  // namespace detail
 
 /// Each column of `signals` (T × N) minus its mean and least-squares linear trend, as nilearn's
