@@ -66,6 +66,15 @@ void bind_cohort(py::module_& m) {
         py::gil_scoped_release release;
         write_edge_file(path, stack, names, attributes);
     }, "path"_a, "subjects"_a, "values"_a, "names"_a, "attributes"_a);
+
+    m.def("read_edge_file", [](const std::string& path) {
+        EdgeFile file;
+        {
+            py::gil_scoped_release release;
+            file = read_edge_file(path);
+        }
+        return py::make_tuple(file.stack.subjects, file.stack.values, file.node_names, file.attributes);
+    }, "path"_a, "(subjects, values, names, attributes) of a file written by write_edge_file.");
 }
 
 }  // namespace rewire::python

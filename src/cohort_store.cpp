@@ -664,5 +664,46 @@ void write_edge_file(const std::string& path, const EdgeStack& stack, const std:
     if (error) throw IoError(path + ": cannot move the finished file into place: " + error.message());
 }
 
-}  // namespace rewire
+EdgeFile read_edge_file(const std::string& path) {
+    QuietErrors quiet;
+    if (!std::filesystem::exists(path)) throw IoError(path + ": no such file");
+    if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError(path + ": not an HDF5 file (corrupt or truncated)");
+    Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file.valid()) throw IoError(path + ": cannot open the HDF5 file");
+    const hid_t root = file.get();
+    if (!exists(root, "values") || !exists(root, "subjects") || !exists(root, "nodes/names")) {
+        throw InvalidInput(path + ": not a rewire edge file (expected /values, /subjects and /nodes/names, as "
+                                  "`rewire delta -o FILE.h5` writes)");
+    }
+    EdgeFile result;
+    try {
+        result.stack.values = read_matrix(root, "values");
+        result.stack.subjects = read_strings(root, "subjects");
+        Handle nodes = open_group(root, "nodes", false);
+        result.node_names = read_strings(nodes.get(), "names");
+        std::vector<std::string> names;
+        auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+            static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+            return 0;
+        };
+        H5Aiterate2(root, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names);
+        for (const auto& name : names) {
+            Handle attribute(H5Aopen(root, name.c_str(), H5P_DEFAULT), H5Aclose);
+            Handle type(H5Aget_type(attribute.get()), H5Tclose);
+            if (H5Tget_class(type.get()) == H5T_STRING) result.attributes[name] = read_attribute(root, name);
+        }
+    } catch (const Error& e) {
+        throw InvalidInput(path + ": " + e.what());
+    }
+    const auto n = static_cast<std::int64_t>(result.node_names.size());
+    if (result.stack.values.rows() != static_cast<Eigen::Index>(result.stack.subjects.size()) ||
+        result.stack.values.cols() != edge_count(n)) {
+        throw InvalidInput(path + ": /values is " + std::to_string(result.stack.values.rows()) + " × " +
+                           std::to_string(result.stack.values.cols()) + " but there are " +
+                           std::to_string(result.stack.subjects.size()) + " subjects and " + std::to_string(n) +
+                           " nodes (" + std::to_string(edge_count(n)) + " edges)");
+    }
+    return result;
+}
 
+}  // namespace rewire

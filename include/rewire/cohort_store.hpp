@@ -124,4 +124,14 @@ private:
 void write_edge_file(const std::string& path, const EdgeStack& stack, const std::vector<std::string>& node_names,
                      const std::map<std::string, std::string>& attributes);
 
+/// What write_edge_file wrote: the subjects × edges stack, the node names and the root's text attributes.
+struct EdgeFile {
+    EdgeStack stack;
+    std::vector<std::string> node_names;
+    std::map<std::string, std::string> attributes;
+};
+
+/// Reads an edge file (write_edge_file); errors name the file and what is missing or inconsistent.
+EdgeFile read_edge_file(const std::string& path);
+
 }  // namespace rewire

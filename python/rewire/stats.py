@@ -88,7 +88,11 @@ def _contrast(contrast, names: List[str], ftest: bool) -> Tuple[np.ndarray, bool
         contrast = [1.0]
     if isinstance(contrast, str):
         if contrast not in names:
-            raise ValueError(f"contrast: {contrast!r} is not a design column; columns are {', '.join(names)}")
+            # A two-level factor by its name: "group" for the single column "group[T.therapy]".
+            coded = [n for n in names if n.startswith(contrast + "[")]
+            if len(coded) != 1:
+                raise ValueError(f"contrast: {contrast!r} is not a design column; columns are {', '.join(names)}")
+            contrast = coded[0]
         weights = np.zeros((1, len(names)))
         weights[0, names.index(contrast)] = 1.0
         return weights, ftest

@@ -23,21 +23,37 @@ from . import stats as rs
 @dataclass
 class Study:
     """What a statistics run reads: ``data`` (subjects × edges, rewire's edge order), the subject
-    identifiers (or None: rows follow the design) and the node names (or None)."""
+    identifiers (or None: rows follow the design), the node names (or None) and, from a cohort store,
+    its participants table (or None)."""
 
     data: np.ndarray
     subjects: Optional[List[str]]
     names: Optional[List[str]]
+    participants: Optional[object] = None
 
 
-def read_study(path: str, names: Optional[str] = None) -> Study:
-    """Reads a subjects × edges study: ``.npy`` (a float array), or ``.tsv`` (as ``rewire delta`` writes:
+@dataclass
+class StoreSelection:
+    """Which edges of a cohort store to test: one ``session``, or the change ``post`` − ``pre``."""
+
+    kind: str = "correlation"
+    session: Optional[str] = None
+    pre: str = "pre"
+    post: str = "post"
+    fisher_z: bool = True
+
+
+def read_study(path: str, names: Optional[str] = None, selection: Optional[StoreSelection] = None) -> Study:
+    """Reads a subjects × edges study: ``.npy`` (a float array); ``.tsv`` (as ``rewire delta`` writes:
     a ``participant_id`` column, then one ``<name i>--<name j>`` column per edge; a table without the id
-    column is read as bare numbers). ``names``: a text file with one node name per line (or a TSV with a
-    ``name`` column) overriding names found in the data. The HDF5 study store plugs in here."""
+    column is read as bare numbers); ``.h5``: a cohort store written by ``rewire run`` (the edges of
+    ``selection``: each subject's post − pre change by default, Fisher z for correlations, with the
+    store's participants.tsv and node names) or an edge file written by ``rewire delta -o FILE.h5``.
+    ``names``: a text file with one node name per line (or a TSV with a ``name`` column) overriding
+    names found in the data."""
     if path.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{path}: reading the HDF5 study store is not available in this version; export the "
-                         "edges with `rewire delta STORE -o deltas.tsv` and pass the .tsv")
+        study = _read_hdf5(path, selection or StoreSelection())
+        return _with_names(study, names, path)
     subjects = None
     node_names = None
     if path.endswith(".npy"):
@@ -62,14 +78,54 @@ def read_study(path: str, names: Optional[str] = None) -> Study:
         raise ValueError(f"{path}: expected a .npy or .tsv subjects x edges table")
     if data.ndim != 2:
         raise ValueError(f"{path}: expected a 2-D subjects x edges array, got shape {data.shape}")
+    return _with_names(Study(np.ascontiguousarray(data, dtype=np.float64), subjects, node_names), names, path)
+
+
+def _with_names(study: Study, names: Optional[str], path: str) -> Study:
     if names:
-        node_names = _read_names(names)
-    if node_names is not None:
-        expected = len(node_names) * (len(node_names) - 1) // 2
-        if expected != data.shape[1]:
-            raise ValueError(f"{names or path}: {len(node_names)} node names give {expected} edges, the data have "
-                             f"{data.shape[1]}")
-    return Study(np.ascontiguousarray(data, dtype=np.float64), subjects, node_names)
+        study.names = _read_names(names)
+    if study.names is not None:
+        expected = len(study.names) * (len(study.names) - 1) // 2
+        if expected != study.data.shape[1]:
+            raise ValueError(f"{names or path}: {len(study.names)} node names give {expected} edges, the data have "
+                             f"{study.data.shape[1]}")
+    return study
+
+
+def _read_hdf5(path: str, selection: StoreSelection) -> Study:
+    from . import _core
+    from .cohort import CORRELATION_KINDS, Cohort, delta
+
+    try:
+        cohort = Cohort.open(path)
+    except ValueError as error:
+        if "not a rewire cohort store" not in str(error):
+            raise
+        subjects, values, names, _ = _core.read_edge_file(path)
+        return Study(np.ascontiguousarray(values), list(subjects), list(names))
+    with cohort:
+        kind = selection.kind.replace("_", " ")
+        if selection.session is not None:
+            if kind not in cohort.kinds:
+                raise ValueError(f"{path}: no '{kind}' measure stored (measures: {cohort.kinds})")
+            if selection.session not in cohort.sessions:
+                raise ValueError(f"{path}: no session '{selection.session}' (sessions: {cohort.sessions})")
+            data, subjects = cohort.edges(kind, selection.session, return_subjects=True)
+            if selection.fisher_z and kind in CORRELATION_KINDS:
+                data = np.arctanh(data)
+        else:
+            data, participants = delta(cohort, post=selection.post, pre=selection.pre, kind=kind,
+                                       fisher_z=selection.fisher_z)
+            subjects = list(participants.index)
+            unpaired = participants.attrs.get("unpaired", [])
+            if unpaired:
+                print(f"left out (missing {selection.pre} or {selection.post}): {', '.join(unpaired)}",
+                      file=sys.stderr)
+        table = cohort.participants
+        participants = table.reset_index() if len(table.columns) else None
+        if not len(subjects):
+            raise ValueError(f"{path}: no subject has the requested edges")
+        return Study(np.ascontiguousarray(data, dtype=np.float64), list(subjects), list(cohort.names), participants)
 
 
 def _names_from_pairs(columns: List[str], path: str) -> List[str]:
@@ -98,24 +154,37 @@ def _read_names(path: str) -> List[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def read_design(spec: str, participants: Optional[str], subjects: Optional[List[str]], rows: int):
+def read_design(spec: str, participants: Optional[str], subjects: Optional[List[str]], rows: int,
+                stored_participants=None):
     """Design from a TSV (numeric columns; a ``participant_id`` column aligns rows with the data) or a
-    formula (``~ ...``) over ``participants`` (BIDS participants.tsv). Returns a DataFrame."""
+    formula (``~ ...``) over ``participants`` (BIDS participants.tsv; by default the one a cohort store
+    holds, ``stored_participants``). Returns a DataFrame."""
     import pandas as pd
 
     if spec.strip() == "one-sample":
         return pd.DataFrame({"intercept": np.ones(rows)})
     if spec.lstrip().startswith("~"):
-        if not participants:
-            raise ValueError("--design: a formula needs --participants participants.tsv")
-        table = pd.read_csv(participants, sep="\t")
-        table = _align(table, subjects, rows, participants)
-        return rs.design_from_formula(spec, table)
+        table, source = _participants(participants, stored_participants)
+        if table is None:
+            raise ValueError("--design: a formula needs --participants participants.tsv (or a cohort store "
+                             "that holds one)")
+        return rs.design_from_formula(spec, _align(table, subjects, rows, source))
     table = pd.read_csv(spec, sep="\t")
     table = _align(table, subjects, rows, spec)
     if "participant_id" in table.columns:
         table = table.drop(columns="participant_id")
     return table.astype(np.float64)
+
+
+def _participants(path: Optional[str], stored):
+    """The participants table and where it came from: ``--participants`` first, else the store's."""
+    import pandas as pd
+
+    if path:
+        return pd.read_csv(path, sep="\t", dtype={"participant_id": str}), path
+    if stored is not None:
+        return stored, "the store's participants.tsv"
+    return None, None
 
 
 def _align(table, subjects, rows: int, source: str):
@@ -132,9 +201,10 @@ def _align(table, subjects, rows: int, source: str):
 
 
 def parse_contrast(text: str, columns: List[str]):
-    """``0,1,0`` (weights), ``0,1,0;0,0,1`` (F rows) or a design column name."""
-    if text in columns:
-        return text
+    """``0,1,0`` (weights), ``0,1,0;0,0,1`` (F rows), a design column name, or the name of a two-level
+    factor (``group`` for ``group[T.therapy]``)."""
+    if text in columns or sum(c.startswith(text + "[") for c in columns) == 1:
+        return text  # a column, or a two-level factor by name (group → group[T.therapy])
     try:
         rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
     except ValueError:
@@ -144,11 +214,20 @@ def parse_contrast(text: str, columns: List[str]):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("study", help="subjects x edges data: .npy, or .tsv as written by `rewire delta`")
+    p.add_argument("study", help="a cohort store (study.h5 from `rewire run`), or subjects x edges data: .h5 or .tsv "
+                                 "as written by `rewire delta`, or .npy")
+    store = p.add_argument_group("from a cohort store")
+    store.add_argument("--kind", default="correlation", help="measure to test (default correlation)")
+    store.add_argument("--session", default=None,
+                       help="test one session's edges; without it, each subject's change --post minus --pre")
+    store.add_argument("--pre", default="pre", help="baseline session (default pre)")
+    store.add_argument("--post", default="post", help="follow-up session (default post)")
+    store.add_argument("--no-fisher-z", action="store_true", help="correlations as they are, not Fisher z")
     p.add_argument("--design", default="one-sample",
                    help="design TSV (numeric columns, optional participant_id), a formula such as '~ group + age' "
                         "over --participants columns, or one-sample (default: one-sample / paired deltas)")
-    p.add_argument("--participants", default=None, help="participants.tsv for a formula design")
+    p.add_argument("--participants", default=None,
+                   help="participants.tsv for a formula design (default: the one a cohort store holds)")
     p.add_argument("--contrast", default=None,
                    help="weights per design column (0,1,0), rows for an F test (0,1,0;0,0,1), or a column name")
     p.add_argument("--ftest", action="store_true", help="F test of the contrast rows")
@@ -174,31 +253,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
-def _blocks(spec: Optional[str], participants: Optional[str], design_spec: str, subjects, rows: int):
+def _blocks(spec: Optional[str], participants: Optional[str], design_spec: str, subjects, rows: int,
+            stored_participants=None):
     if spec is None:
         return None
     import pandas as pd
 
+    table, source = _participants(participants, stored_participants)
+    if table is not None and spec in table.columns:
+        return _align(table, subjects, rows, source)[spec].to_numpy()
     if os.path.exists(spec):
         with open(spec, encoding="utf-8") as f:
             labels = [line.strip() for line in f if line.strip()]
         if len(labels) != rows:
             raise ValueError(f"--blocks {spec}: {len(labels)} labels for {rows} subjects")
         return np.asarray(labels)
-    for source in (participants, None if design_spec.lstrip().startswith("~") else design_spec):
-        if source and os.path.exists(source):
-            table = _align(pd.read_csv(source, sep="\t"), subjects, rows, source)
-            if spec in table.columns:
-                return table[spec].to_numpy()
+    if not design_spec.lstrip().startswith("~") and os.path.exists(design_spec):
+        table = _align(pd.read_csv(design_spec, sep="\t"), subjects, rows, design_spec)
+        if spec in table.columns:
+            return table[spec].to_numpy()
     raise ValueError(f"--blocks: {spec!r} is neither a file nor a column of the participants or design table")
 
 
 def run(args, progress_factory) -> int:
-    study = read_study(args.study, args.names)
-    design = read_design(args.design, args.participants, study.subjects, study.data.shape[0])
+    selection = StoreSelection(kind=args.kind, session=args.session, pre=args.pre, post=args.post,
+                               fisher_z=not args.no_fisher_z)
+    study = read_study(args.study, args.names, selection)
+    design = read_design(args.design, args.participants, study.subjects, study.data.shape[0], study.participants)
     columns = [str(c) for c in design.columns]
     contrast = parse_contrast(args.contrast, columns) if args.contrast else None
-    blocks = _blocks(args.blocks, args.participants, args.design, study.subjects, study.data.shape[0])
+    blocks = _blocks(args.blocks, args.participants, args.design, study.subjects, study.data.shape[0],
+                     study.participants)
     progress = None if args.quiet or args.method == "fdr" else progress_factory(f"stats {args.method}")
     common = dict(shuffles=args.shuffles, seed=args.seed, ftest=args.ftest, tail=args.tail, shuffle=args.shuffle,
                   blocks=blocks, whole_blocks=args.whole_blocks, compat=args.compat, threads=args.threads,

@@ -187,3 +187,51 @@ def test_planted_increase_in_therapy_not_in_controls(study):
     assert truth["effect"]["control"] == 0
     assert means["therapy"] - means["control"] > 3.5 * np.hypot(errors["therapy"], errors["control"])
     assert means["therapy"] > 0.25
+
+
+def test_stats_reads_the_store_and_delta_files(study, tmp_path, capsys):
+    """`rewire stats study.h5` tests each subject's change (or one session) straight from the store, with
+    the store's participants.tsv for the formula and its node names in the edge table; an edge file from
+    `rewire delta -o FILE.h5` gives the same numbers."""
+    import rewire.stats as rs
+    from rewire.cli import main
+
+    _, store, _ = study
+    deltas, participants = rewire.delta(str(store))
+    design = rs.design_from_formula("~ group", participants.reset_index())
+    expected = rs.glm(deltas, design, "group")
+    out = tmp_path / "res.npz"
+    assert main(["stats", str(store), "--design", "~ group", "--contrast", "group", "--method", "fdr",
+                 "-o", str(out), "-q"]) == 0
+    saved = np.load(out)
+    np.testing.assert_array_equal(saved["statistic"], expected.t)
+    np.testing.assert_array_equal(saved["p"], expected.p)
+    with rewire.Cohort.open(store) as cohort:
+        assert list(saved["names"]) == cohort.names
+        pre, subjects = cohort.edges("correlation", "pre", return_subjects=True)
+
+    # One session, Fisher z by default; a one-sample test of the pre edges.
+    assert main(["stats", str(store), "--session", "pre", "--method", "fdr", "-o", str(out), "-q"]) == 0
+    np.testing.assert_array_equal(np.load(out)["statistic"], rs.glm(np.arctanh(pre), None).t)
+    assert main(["stats", str(store), "--session", "pre", "--no-fisher-z", "--method", "fdr", "-o", str(out),
+                 "-q"]) == 0
+    np.testing.assert_array_equal(np.load(out)["statistic"], rs.glm(pre, None).t)
+
+    # The same change through an edge file.
+    h5 = tmp_path / "delta.h5"
+    assert run_cli("delta", store, "-o", h5).returncode == 0
+    assert main(["stats", str(h5), "--design", "~ group", "--participants", str(study[0] / "participants.tsv"),
+                 "--contrast", "group", "--method", "fdr", "-o", str(out), "-q"]) == 0
+    np.testing.assert_array_equal(np.load(out)["statistic"], expected.t)
+
+    capsys.readouterr()
+    assert main(["stats", str(store), "--session", "during", "--method", "fdr", "-o", str(out)]) == 1
+    assert "no session 'during'" in capsys.readouterr().err
+    assert main(["stats", str(store), "--kind", "tangent", "--method", "fdr", "-o", str(out)]) == 1
+    assert "no 'tangent' measure stored" in capsys.readouterr().err
+    assert main(["stats", str(store), "--design", "~ cortisol", "--method", "fdr", "-o", str(out)]) == 1
+    assert "cortisol" in capsys.readouterr().err
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(h5.read_bytes()[:2000])
+    assert main(["stats", str(broken), "--method", "fdr", "-o", str(out)]) == 1
+    assert str(broken) in capsys.readouterr().err

@@ -38,7 +38,7 @@ def study(tmp_path):
 def test_nbs_from_a_formula_equals_the_api(study, capsys):
     folder, data, names, participants = study
     code = main(["stats", str(folder / "deltas.tsv"), "--design", "~ group + age", "--participants",
-                 str(folder / "participants.tsv"), "--contrast", "group[T.therapy]", "--method", "nbs",
+                 str(folder / "participants.tsv"), "--contrast", "group", "--method", "nbs",
                  "--threshold", "2.5", "--shuffles", "300", "--seed", "4", "-o", str(folder / "res.npz"), "-q"])
     assert code == 0
     assert "component 0: 8 edges" in capsys.readouterr().err
@@ -102,5 +102,8 @@ def test_read_study_checks_edge_order(tmp_path):
         tmp_path / "bad.tsv", sep="\t", index=False)
     with pytest.raises(ValueError, match="out of rewire's edge order"):
         read_study(str(tmp_path / "bad.tsv"))
-    with pytest.raises(ValueError, match="HDF5 study store"):
+    with pytest.raises(OSError, match="study.h5: no such cohort store"):
         read_study(str(tmp_path / "study.h5"))
+    (tmp_path / "other.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))  # an HDF5 signature, nothing more
+    with pytest.raises(OSError, match="other.h5"):
+        read_study(str(tmp_path / "other.h5"))

@@ -112,6 +112,7 @@ def test_formula_design_equals_patsy():
     by_name = rs.glm(y, design, "group[T.therapy]")
     by_weights = rs.glm(y, design, [0, 1, 0])
     assert np.array_equal(by_name.t, by_weights.t)
+    assert np.array_equal(rs.glm(y, design, "group").t, by_weights.t)  # a two-level factor by name
     with pytest.raises(ValueError, match="lower-order terms"):
         rs.design_from_formula("~ group:sex", table)
     with pytest.raises(ValueError, match="'height' is not a column"):

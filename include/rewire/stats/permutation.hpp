@@ -315,8 +315,8 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
                     if (my_counts) {
                         enhancer.transform_all(statistic.data(), edges, transformed.data());
                         const double* observed = result.enhanced.data();
-                        std::int64_t* count = my_counts->data();
-                        for (Eigen::Index e = 0; e < edges; ++e) count[e] += transformed[e] >= observed[e] ? 1 : 0;
+                        std::int64_t* exceed = my_counts->data();
+                        for (Eigen::Index e = 0; e < edges; ++e) exceed[e] += transformed[e] >= observed[e] ? 1 : 0;
                     }
                 }
                 const std::int64_t now = done.fetch_add(count) + count;
