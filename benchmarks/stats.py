@@ -43,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data" / "stats"
 RESULTS = HERE / "results"
-PYTHON_ENV = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+PYTHON_PATH = str(ROOT / "python")  # --pythonpath: e.g. a snapshot of the package while others rebuild
+PYTHON_ENV = dict(os.environ, PYTHONPATH=PYTHON_PATH)
 
 # A minimal launcher: forks the measured program from a small process (so ru_maxrss is the program's
 # own), applies a time limit, and reports wall time, child CPU and the CPU other processes used.
@@ -273,38 +274,44 @@ def run_mrtrix(paths, nodes, design, shuffles, limit, label, args):
 
 
 def calibration(studies: int, seed: int = 5):
-    """Null FWE rejection rate (and power on planted effects) of rewire's NBS and max-T on small
-    simulations: 20 nodes, 16 + 16 subjects, 199 shuffles, t = 3.0."""
-    sys.path.insert(0, str(ROOT / "python"))
+    """Null FWE rejection rate (and power on planted effects) of rewire's NBS (extent and intensity)
+    and max-T on small simulations: 20 nodes, 16 + 16 subjects, 199 shuffles, t = 2.0. (At a higher
+    threshold the few supra-threshold edges make component extents so discrete that ties make NBS
+    conservative: 6 rejections in 400 null studies at t = 3.0.)"""
+    sys.path.insert(0, PYTHON_PATH)
     import rewire.stats as rs
 
-    nodes, per_group, shuffles = 20, 16, 199
+    nodes, per_group, shuffles, threshold = 20, 16, 199, 2.0
     edges = nodes * (nodes - 1) // 2
     i, j = np.triu_indices(nodes, 1)
     planted = np.flatnonzero((i < 6) & (j < 6))
     design = np.column_stack([np.ones(2 * per_group), np.r_[np.ones(per_group), np.zeros(per_group)]])
     rows = []
+    methods = ("NBS extent", "NBS intensity", "max-T")
     for effect in (0.0, 0.6, 0.9, 1.2):
-        hits = {"NBS": 0, "max-T": 0}
+        hits = dict.fromkeys(methods, 0)
         for study in range(studies):
             rng = np.random.default_rng([seed, study, int(effect * 10)])
             data = rng.normal(size=(2 * per_group, edges)) + 0.3 * rng.normal(size=(2 * per_group, 1))
             data[:per_group, planted] += effect
-            nbs = rs.nbs(data, design, [0, 1], threshold=3.0, shuffles=shuffles, seed=study, threads=1)
-            maxt = rs.maxt(data, design, [0, 1], shuffles=shuffles, seed=study, threads=1)
-            if effect == 0.0:
-                hits["NBS"] += any(c.p <= 0.05 for c in nbs.components)
-                hits["max-T"] += bool((maxt.p_fwe <= 0.05).any())
-            else:  # power: a significant component / edge among the planted edges
-                hits["NBS"] += any(c.p <= 0.05 and np.isin(c.edges, planted).any() for c in nbs.components)
-                hits["max-T"] += bool((maxt.p_fwe[planted] <= 0.05).any())
+            common = dict(shuffles=shuffles, seed=study, threads=1)
+            results = {"NBS extent": rs.nbs(data, design, [0, 1], threshold=threshold, **common),
+                       "NBS intensity": rs.nbs(data, design, [0, 1], threshold=threshold, measure="intensity",
+                                               **common)}
+            maxt = rs.maxt(data, design, [0, 1], **common)
+            for method, result in results.items():
+                if effect == 0.0:
+                    hits[method] += any(c.p <= 0.05 for c in result.components)
+                else:  # power: a significant component on the planted edges
+                    hits[method] += any(c.p <= 0.05 and np.isin(c.edges, planted).any() for c in result.components)
+            hits["max-T"] += bool((maxt.p_fwe <= 0.05).any() if effect == 0.0 else (maxt.p_fwe[planted] <= 0.05).any())
         for method, count in hits.items():
             rows.append(dict(effect=effect, method=method, studies=studies, rejections=count, rate=count / studies))
     from scipy.stats import binom
 
     interval = [int(binom.ppf(0.025, studies, 0.05)), int(binom.ppf(0.975, studies, 0.05))]
     return {"rows": rows, "null_interval_95": interval, "nodes": nodes, "subjects": 2 * per_group,
-            "shuffles": shuffles, "threshold_t": 3.0, "planted_edges": int(planted.size)}
+            "shuffles": shuffles, "threshold_t": threshold, "planted_edges": int(planted.size)}
 
 
 # ----------------------------------------------------------------------------------------- report
@@ -330,7 +337,7 @@ def machine():
     if shutil.which("connectomestats"):
         first = subprocess.run(["connectomestats", "-version"], capture_output=True, text=True).stdout.splitlines()
         versions["connectomestats"] = first[0].strip("= ").replace("connectomestats ", "") if first else "?"
-    sys.path.insert(0, str(ROOT / "python"))
+    sys.path.insert(0, PYTHON_PATH)
     import rewire
 
     versions["rewire"] = rewire.__version__
@@ -360,7 +367,12 @@ def write_markdown(report, path: Path):
              f"- date: {report['date']}", f"- command: `{report['command']}`",
              f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['platform']}",
              f"- versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}",
-             f"- load average before the run: {report['load_before']}", "",
+             f"- load average before the run: {report['load_before']}"]
+    if report.get("sections_rerun"):
+        earlier = report["earlier_run"]
+        lines.append(f"- this run: {', '.join(report['sections_rerun'])}; the other sections are from the run of "
+                     f"{earlier['date']} (`{earlier['command']}`)")
+    lines += ["",
              f"## {report['nodes']} regions ({report['edges']} edges), {report['subjects']} subjects, "
              f"{report['shuffles']} shuffles, NBS at t = 3.0", "",
              "| test | rewire | peak memory | bctpy nbs_bct | connectomestats | vs bctpy | vs connectomestats |",
@@ -376,7 +388,8 @@ def write_markdown(report, path: Path):
             mr_text, speed_c = "not run", "—"
         elif "error" in c:
             mr_text = f"did not finish {c['shuffles_asked']} shuffles in {c['limit_s']:.0f} s"
-            speed_c = f"> {c['limit_s'] / (r['seconds'] * c['shuffles_asked'] / report['shuffles']):,.0f}× (per shuffle)"
+            speed_c = (f"> {c['limit_s'] / (r['seconds'] * c['shuffles_asked'] / report['shuffles']):,.0f}× "
+                       "(lower bound, per shuffle)")
         else:
             mr_text = f"{c['seconds']:.1f} s for {c['shuffles_asked']} shuffles"
             speed_c = f"{c['seconds'] / (r['seconds'] * c['shuffles_asked'] / report['shuffles']):,.0f}× (per shuffle)"
@@ -404,7 +417,7 @@ def write_markdown(report, path: Path):
     cal = report.get("calibration")
     if cal:
         lines += ["", f"## Calibration and power ({cal['rows'][0]['studies']} simulated studies per row: {cal['nodes']} "
-                  f"nodes, {cal['subjects']} subjects in two groups, {cal['shuffles']} shuffles, t = 3.0, effect on "
+                  f"nodes, {cal['subjects']} subjects in two groups, {cal['shuffles']} shuffles, t = {cal['threshold_t']}, effect on "
                   f"{cal['planted_edges']} edges)", "",
                   f"Family-wise rejection rate at α = 0.05 with no effect; the binomial 95% interval for "
                   f"{cal['rows'][0]['studies']} studies is {cal['null_interval_95'][0]}–{cal['null_interval_95'][1]} "
@@ -422,6 +435,7 @@ def write_markdown(report, path: Path):
 
 
 def main(argv=None):
+    global PYTHON_PATH
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small smoke run (100 regions, 500 shuffles)")
     parser.add_argument("--skip-bctpy", action="store_true")
@@ -433,7 +447,12 @@ def main(argv=None):
     parser.add_argument("--max-wait", type=float, default=900.0, help="longest wait for a quiet machine (s)")
     parser.add_argument("--max-contention", type=float, default=0.10)
     parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--pythonpath", default=PYTHON_PATH, help="where the rewire package is (default python/)")
+    parser.add_argument("--sections", default="main,bctpy,mrtrix,scaling,calibration",
+                        help="what to run; the other sections are kept from the previous results file")
     args = parser.parse_args(argv)
+    PYTHON_PATH = args.pythonpath
+    PYTHON_ENV["PYTHONPATH"] = PYTHON_PATH
 
     nodes, subjects, shuffles = (100, 100, 500) if args.quick else (400, 100, 5000)
     edges = nodes * (nodes - 1) // 2
@@ -444,18 +463,31 @@ def main(argv=None):
               "nodes": nodes, "edges": edges, "subjects": subjects, "shuffles": shuffles}
     print(report["uptime"], flush=True)
     paths = make_study(nodes, subjects)
+    sections = set(args.sections.split(","))
+    stem = "stats-quick" if args.quick else "stats"
+    previous = {}
+    if (RESULTS / f"{stem}.json").exists():
+        previous = json.loads((RESULTS / f"{stem}.json").read_text())
+    if sections != {"main", "bctpy", "mrtrix", "scaling", "calibration"}:
+        report["sections_rerun"] = sorted(sections)
+        report["earlier_run"] = {"date": previous.get("date"), "command": previous.get("command")}
 
-    print(f"rewire, {nodes} regions, {subjects} subjects, {shuffles} shuffles", flush=True)
-    report["main"] = {}
-    for name in DESIGNS:
-        report["main"][name] = {"rewire": run_rewire(rewire_spec(paths, name, shuffles=shuffles), args,
-                                                     f"rewire NBS {name}")}
-    report["extra"] = {
-        "TFNBS (dh 0.1, E 0.4, H 3)": run_rewire(rewire_spec(paths, "paired", "tfnbs", shuffles), args, "rewire TFNBS paired"),
-        "max-T": run_rewire(rewire_spec(paths, "paired", "maxt", shuffles), args, "rewire max-T paired"),
-    }
+    if "main" in sections:
+        print(f"rewire, {nodes} regions, {subjects} subjects, {shuffles} shuffles", flush=True)
+        report["main"] = {}
+        for name in DESIGNS:
+            report["main"][name] = {"rewire": run_rewire(rewire_spec(paths, name, shuffles=shuffles), args,
+                                                         f"rewire NBS {name}")}
+        report["extra"] = {
+            "TFNBS (dh 0.1, E 0.4, H 3)": run_rewire(rewire_spec(paths, "paired", "tfnbs", shuffles), args,
+                                                     "rewire TFNBS paired"),
+            "max-T": run_rewire(rewire_spec(paths, "paired", "maxt", shuffles), args, "rewire max-T paired"),
+        }
+    else:
+        report["main"] = {name: {"rewire": row["rewire"]} for name, row in previous["main"].items()}
+        report["extra"] = previous.get("extra", {})
 
-    if not args.skip_bctpy:
+    if "bctpy" in sections:
         print("bctpy nbs_bct (1 and 3 permutations, extrapolated)", flush=True)
         for name, paired in (("paired", True), ("two-sample", False)):
             rows = [measure_quietly([sys.executable, "-c", BCTPY_CHILD,
@@ -465,8 +497,12 @@ def main(argv=None):
             per = (rows[1]["seconds"] - rows[0]["seconds"]) / 2
             report["main"][name]["bctpy"] = {"runs": rows, "per_permutation_s": per,
                                              "extrapolated_s": rows[0]["seconds"] + (shuffles - 1) * per}
+    else:
+        for name, row in previous.get("main", {}).items():
+            if "bctpy" in row:
+                report["main"][name]["bctpy"] = row["bctpy"]
 
-    if not args.skip_mrtrix and shutil.which("connectomestats"):
+    if "mrtrix" in sections and shutil.which("connectomestats"):
         print(f"connectomestats ({args.mrtrix_shuffles} shuffles, limit {args.mrtrix_limit:.0f} s)", flush=True)
         for name, design in (("paired", "paired"), ("two-sample", "two-sample"), ("FL 3", "fl3")):
             row = run_mrtrix(paths, nodes, design, args.mrtrix_shuffles, args.mrtrix_limit,
@@ -482,34 +518,43 @@ def main(argv=None):
                            f"rewire {small_nodes} regions {small_subjects} subjects")
             report["mrtrix_small"].append(dict(nodes=small_nodes, subjects=small_subjects, shuffles=small_shuffles,
                                                mrtrix=c, rewire=r))
+    elif "mrtrix" not in sections:
+        for name, row in previous.get("main", {}).items():
+            if "mrtrix" in row:
+                report["main"][name]["mrtrix"] = row["mrtrix"]
+        report["mrtrix_small"] = previous.get("mrtrix_small", [])
 
-    scaling_shuffles = 500 if args.quick else 1000
+    scaling_shuffles = 500 if args.quick else shuffles
     report["scaling_shuffles"] = scaling_shuffles
-    report["scaling"] = []
-    print(f"scaling ({scaling_shuffles} shuffles)", flush=True)
-    big = make_study(nodes, 200) if not args.quick else paths
-    grid = [(nodes, s, 2) for s in ((50, 100, 200) if not args.quick else (50, 100))]
-    grid += [(n, subjects, 2) for n in ((100, 200) if not args.quick else (50,))]
-    grid += [(nodes, subjects, 1)]
-    for n, s, threads in grid:
-        source = big if s > subjects else paths
-        e = n * (n - 1) // 2
-        # Fewer regions: the first n regions' edges are not a prefix of the edge vector, so each size
-        # has its own study.
-        if n != nodes:
-            source = make_study(n, subjects)
-        spec = rewire_spec(source, "paired", shuffles=scaling_shuffles, threads=threads, subjects=s)
-        r = run_rewire(spec, args, f"scaling {n} regions {s} subjects {threads} thread(s)")
-        report["scaling"].append(dict(nodes=n, edges=e, subjects=s, threads=threads, result=r))
+    if "scaling" in sections:
+        report["scaling"] = []
+        print(f"scaling ({scaling_shuffles} shuffles)", flush=True)
+        big = make_study(nodes, 200) if not args.quick else paths
+        grid = [(nodes, s, 2) for s in ((50, 100, 200) if not args.quick else (50, 100))]
+        grid += [(n, subjects, 2) for n in ((100, 200) if not args.quick else (50,))]
+        grid += [(nodes, subjects, 1)]
+        for n, s, threads in grid:
+            source = big if s > subjects else paths
+            # Fewer regions: the first n regions' edges are not a prefix of the edge vector, so each size
+            # has its own study.
+            if n != nodes:
+                source = make_study(n, subjects)
+            spec = rewire_spec(source, "paired", shuffles=scaling_shuffles, threads=threads, subjects=s)
+            r = run_rewire(spec, args, f"scaling {n} regions {s} subjects {threads} thread(s)")
+            report["scaling"].append(dict(nodes=n, edges=n * (n - 1) // 2, subjects=s, threads=threads, result=r))
+    else:
+        report["scaling"] = previous.get("scaling", [])
+        report["scaling_shuffles"] = previous.get("scaling_shuffles", scaling_shuffles)
 
-    if args.calibration_studies > 0:
+    if "calibration" in sections and args.calibration_studies > 0:
         print(f"calibration ({args.calibration_studies} studies per row)", flush=True)
         t0 = time.perf_counter()
         report["calibration"] = calibration(args.calibration_studies if not args.quick else 50)
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+    elif "calibration" not in sections:
+        report["calibration"] = previous.get("calibration")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "stats-quick" if args.quick else "stats"
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float))
     write_markdown(report, RESULTS / f"{stem}.md")
     print((RESULTS / f"{stem}.md").read_text())
