@@ -2,6 +2,7 @@
 """Group-statistics benchmark: rewire's NBS against bctpy's nbs_bct and MRtrix3's connectomestats.
 
     python benchmarks/stats.py [--quick] [--skip-bctpy] [--skip-mrtrix] [--mrtrix-limit 240]
+                               [--sections main,bctpy,mrtrix,scaling,calibration] [--pythonpath DIR]
 
 The study: 400 regions (79,800 edges), 100 subjects, 5000 shuffles, a planted 10-node effect, NBS at
 t = 3.0, in three designs:
@@ -464,6 +465,7 @@ def main(argv=None):
     print(report["uptime"], flush=True)
     paths = make_study(nodes, subjects)
     sections = set(args.sections.split(","))
+    sections -= {name for name, skip in (("bctpy", args.skip_bctpy), ("mrtrix", args.skip_mrtrix)) if skip}
     stem = "stats-quick" if args.quick else "stats"
     previous = {}
     if (RESULTS / f"{stem}.json").exists():

@@ -45,6 +45,18 @@ void bind_cohort(py::module_& m) {
         .def("header", &CohortStore::header)
         .def("runs", &CohortStore::runs)
         .def("fingerprint", &CohortStore::fingerprint, "subject"_a, "session"_a)
+        .def("qc", [](const CohortStore& store, const std::string& subject, const std::string& session) -> py::object {
+            const std::optional<RunQc> qc = store.qc(subject, session);
+            if (!qc) return py::none();
+            return py::make_tuple(qc->mean_fd, qc->frames_total, qc->frames_censored);
+        }, "subject"_a, "session"_a, "(mean_fd, frames_total, frames_censored) of a committed run, or None.")
+        .def("set_exclusion", &CohortStore::set_exclusion, "subject"_a, "session"_a, "reason"_a,
+             "Excludes a committed run by a QC rule (reason), or includes it again (empty reason).")
+        .def("excluded_runs", [](const CohortStore& store) {
+            std::vector<std::tuple<std::string, std::string, std::string>> rows;
+            for (const auto& run : store.excluded_runs()) rows.emplace_back(run.subject, run.session, run.reason);
+            return rows;
+        }, "Committed runs excluded by a QC rule, as (subject, session, reason).")
         .def("commit", &CohortStore::commit, "run"_a, py::call_guard<py::gil_scoped_release>())
         .def("read_run", &CohortStore::read_run, "subject"_a, "session"_a, py::call_guard<py::gil_scoped_release>())
         .def("edges", [](const CohortStore& store, const std::string& kind, const std::string& session) {
@@ -66,6 +78,17 @@ void bind_cohort(py::module_& m) {
         py::gil_scoped_release release;
         write_edge_file(path, stack, names, attributes);
     }, "path"_a, "subjects"_a, "values"_a, "names"_a, "attributes"_a);
+
+    m.def("write_result_file", [](const std::string& path, std::map<std::string, Eigen::VectorXd> vectors,
+                                  std::map<std::string, std::vector<std::int64_t>> integers,
+                                  std::map<std::string, std::vector<std::string>> strings,
+                                  std::map<std::string, double> numbers, std::map<std::string, std::string> texts) {
+        const ResultFile contents{std::move(vectors), std::move(integers), std::move(strings), std::move(numbers),
+                                  std::move(texts)};
+        py::gil_scoped_release release;
+        write_result_file(path, contents);
+    }, "path"_a, "vectors"_a, "integers"_a, "strings"_a, "numbers"_a, "texts"_a,
+       "A results file: float64, int64 and string 1-D datasets, float64 and string root attributes.");
 
     m.def("read_edge_file", [](const std::string& path) {
         EdgeFile file;

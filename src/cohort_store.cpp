@@ -362,6 +362,27 @@ struct CohortStore::Impl {
         return has_attribute(group.get(), "committed") &&
                read_attribute_number<std::int64_t>(group.get(), "committed", H5T_NATIVE_INT64) == 1;
     }
+
+    /// Why a committed run is excluded; empty when it is included.
+    std::string exclusion(const std::string& subject, const std::string& session) const {
+        Handle group = open_group(file.get(), run_path(subject, session), false);
+        return has_attribute(group.get(), "excluded") ? read_attribute(group.get(), "excluded") : std::string();
+    }
+
+    /// Committed runs as (subject, session), sorted, excluded ones included.
+    std::vector<std::pair<std::string, std::string>> committed_runs() const {
+        std::vector<std::pair<std::string, std::string>> result;
+        if (!exists(file.get(), "runs")) return result;
+        Handle runs = open_group(file.get(), "runs", false);
+        for (const auto& subject : children(runs.get())) {
+            Handle subject_group = open_group(runs.get(), subject, false);
+            for (const auto& session : children(subject_group.get())) {
+                if (committed(subject, session)) result.emplace_back(subject, session);
+            }
+        }
+        std::sort(result.begin(), result.end());
+        return result;
+    }
 };
 
 CohortStore::CohortStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -387,9 +408,16 @@ std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& pat
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->writable = writable;
-    impl->file = Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    // Readers take no file lock, so that a study can be read while `rewire run` adds to it (and a notebook
+    // holding the store open never blocks the writer); a reader sees the runs committed when it opened
+    // the file. Writers lock the file, so two never write at once.
+    Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    if (!writable) H5Pset_file_locking(access.get(), false, true);
+    impl->file = Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access.get()), H5Fclose);
     if (!impl->file.valid()) {
-        throw IoError(path + ": cannot open the HDF5 file (corrupt, or open for writing by another process)");
+        throw IoError(path + (writable ? ": cannot open the HDF5 file for writing (corrupt, or another process is "
+                                         "writing it)"
+                                       : ": cannot open the HDF5 file (corrupt or truncated)"));
     }
     if (!has_attribute(impl->file.get(), "format") || read_attribute(impl->file.get(), "format") != "rewire-cohort") {
         throw InvalidInput(path + ": not a rewire cohort store (no format attribute 'rewire-cohort')");
@@ -499,16 +527,48 @@ StoreHeader CohortStore::header() const {
 std::vector<std::pair<std::string, std::string>> CohortStore::runs() const {
     QuietErrors quiet;
     std::vector<std::pair<std::string, std::string>> result;
-    if (!exists(self().file.get(), "runs")) return result;
-    Handle runs = open_group(self().file.get(), "runs", false);
-    for (const auto& subject : children(runs.get())) {
-        Handle subject_group = open_group(runs.get(), subject, false);
-        for (const auto& session : children(subject_group.get())) {
-            if (self().committed(subject, session)) result.emplace_back(subject, session);
-        }
+    for (auto& run : self().committed_runs()) {
+        if (self().exclusion(run.first, run.second).empty()) result.push_back(std::move(run));
     }
-    std::sort(result.begin(), result.end());
     return result;
+}
+
+std::vector<ExcludedRun> CohortStore::excluded_runs() const {
+    QuietErrors quiet;
+    std::vector<ExcludedRun> result;
+    for (const auto& [subject, session] : self().committed_runs()) {
+        std::string reason = self().exclusion(subject, session);
+        if (!reason.empty()) result.push_back({subject, session, std::move(reason)});
+    }
+    return result;
+}
+
+std::optional<RunQc> CohortStore::qc(const std::string& subject, const std::string& session) const {
+    QuietErrors quiet;
+    if (!self().committed(subject, session)) return std::nullopt;
+    Handle group = open_group(self().file.get(), run_path(subject, session), false);
+    RunQc qc;
+    qc.mean_fd = read_attribute_number<double>(group.get(), "mean_fd", H5T_NATIVE_DOUBLE);
+    qc.frames_total = read_attribute_number<std::int64_t>(group.get(), "frames_total", H5T_NATIVE_INT64);
+    qc.frames_censored = read_attribute_number<std::int64_t>(group.get(), "frames_censored", H5T_NATIVE_INT64);
+    return qc;
+}
+
+void CohortStore::set_exclusion(const std::string& subject, const std::string& session, const std::string& reason) {
+    if (!self().writable) throw InvalidInput(self().path + ": store is open read-only");
+    QuietErrors quiet;
+    if (!self().committed(subject, session)) {
+        throw InvalidInput(self().where("no committed run for subject " + subject + ", session " + session));
+    }
+    Handle group = open_group(self().file.get(), run_path(subject, session), false);
+    if (reason.empty()) {
+        if (has_attribute(group.get(), "excluded")) {
+            check(H5Adelete(group.get(), "excluded"), self().where("cannot include " + subject + "/" + session));
+        }
+    } else {
+        write_attribute(group.get(), "excluded", reason);
+    }
+    check(H5Fflush(self().file.get(), H5F_SCOPE_GLOBAL), self().where("cannot flush"));
 }
 
 std::optional<std::string> CohortStore::fingerprint(const std::string& subject, const std::string& session) const {
@@ -603,11 +663,11 @@ EdgeStack CohortStore::edges(const std::string& kind, const std::string& session
     Handle group = open_group(self().file.get(), group_path, false);
     const std::vector<std::string> subjects = read_strings(group.get(), "subjects");
     const Eigen::MatrixXd all = read_matrix(group.get(), "values");
-    // Rows of runs that were never committed (an interrupted writer) are not results.
+    // Rows of runs that were never committed (an interrupted writer) or are excluded are not results.
     EdgeStack stack;
     std::vector<Eigen::Index> keep;
     for (std::size_t s = 0; s < subjects.size() && static_cast<Eigen::Index>(s) < all.rows(); ++s) {
-        if (self().committed(subjects[s], session)) {
+        if (self().committed(subjects[s], session) && self().exclusion(subjects[s], session).empty()) {
             keep.push_back(static_cast<Eigen::Index>(s));
             stack.subjects.push_back(subjects[s]);
         }
@@ -637,6 +697,28 @@ std::optional<std::string> CohortStore::text(const std::string& name) const {
     return read_attribute(self().file.get(), name);
 }
 
+namespace {
+
+/// Creates `path` through `write(file)` under a temporary name, moved into place only when complete.
+void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& write) {
+    QuietErrors quiet;
+    const std::string temporary = path + ".part";
+    std::filesystem::remove(temporary);
+    try {
+        Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+        if (!file.valid()) throw IoError(path + ": cannot create the HDF5 file");
+        write(file.get());
+    } catch (...) {
+        std::filesystem::remove(temporary);
+        throw;
+    }
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error) throw IoError(path + ": cannot move the finished file into place: " + error.message());
+}
+
+}  // namespace
+
 void write_edge_file(const std::string& path, const EdgeStack& stack, const std::vector<std::string>& node_names,
                      const std::map<std::string, std::string>& attributes) {
     const auto n = static_cast<std::int64_t>(node_names.size());
@@ -645,23 +727,28 @@ void write_edge_file(const std::string& path, const EdgeStack& stack, const std:
         throw InvalidInput(path + ": expected " + std::to_string(stack.subjects.size()) + " × " +
                            std::to_string(edge_count(n)) + " values for " + std::to_string(n) + " nodes");
     }
-    QuietErrors quiet;
-    const std::string temporary = path + ".part";
-    std::filesystem::remove(temporary);
-    {
-        Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-        if (!file.valid()) throw IoError(path + ": cannot create the HDF5 file");
-        write_matrix(file.get(), "values", stack.values);
-        write_strings(file.get(), "subjects", stack.subjects);
-        Handle nodes = open_group(file.get(), "nodes", true);
+    write_file_atomically(path, [&](hid_t file) {
+        write_matrix(file, "values", stack.values);
+        write_strings(file, "subjects", stack.subjects);
+        Handle nodes = open_group(file, "nodes", true);
         write_strings(nodes.get(), "names", node_names);
-        write_attribute(file.get(), "edge_order", kEdgeOrder);
-        write_attribute(file.get(), "rewire_version", version);
-        for (const auto& [name, value] : attributes) write_attribute(file.get(), name, value);
-    }
-    std::error_code error;
-    std::filesystem::rename(temporary, path, error);
-    if (error) throw IoError(path + ": cannot move the finished file into place: " + error.message());
+        write_attribute(file, "edge_order", kEdgeOrder);
+        write_attribute(file, "rewire_version", version);
+        for (const auto& [name, value] : attributes) write_attribute(file, name, value);
+    });
+}
+
+void write_result_file(const std::string& path, const ResultFile& contents) {
+    write_file_atomically(path, [&](hid_t file) {
+        for (const auto& [name, values] : contents.vectors) {
+            write_vector(file, name, values.data(), static_cast<hsize_t>(values.size()));
+        }
+        for (const auto& [name, values] : contents.integers) write_integers(file, name, values);
+        for (const auto& [name, values] : contents.strings) write_strings(file, name, values);
+        for (const auto& [name, value] : contents.numbers) write_attribute_number(file, name, value, H5T_IEEE_F64LE);
+        write_attribute(file, "rewire_version", version);
+        for (const auto& [name, value] : contents.texts) write_attribute(file, name, value);
+    });
 }
 
 EdgeFile read_edge_file(const std::string& path) {

@@ -57,6 +57,20 @@ struct RunRecord {
     std::map<std::string, Connectome> measures;  ///< kind → N × N
 };
 
+/// The quality-control figures of a committed run that exclusion rules look at.
+struct RunQc {
+    double mean_fd = 0.0;
+    std::int64_t frames_total = 0;
+    std::int64_t frames_censored = 0;
+};
+
+/// A committed run left out of the analysis by a quality-control rule.
+struct ExcludedRun {
+    std::string subject;
+    std::string session;
+    std::string reason;
+};
+
 /// Subjects × edges of one measure and session, in the order the subjects were committed.
 struct EdgeStack {
     std::vector<std::string> subjects;
@@ -83,11 +97,22 @@ public:
     const std::string& path() const;
     StoreHeader header() const;
 
-    /// Committed runs as (subject, session), sorted.
+    /// Committed runs that are not excluded, as (subject, session), sorted.
     std::vector<std::pair<std::string, std::string>> runs() const;
 
-    /// Fingerprint of a committed run, if there is one.
+    /// Fingerprint of a committed run (excluded or not), if there is one.
     std::optional<std::string> fingerprint(const std::string& subject, const std::string& session) const;
+
+    /// QC figures of a committed run (excluded or not), if there is one.
+    std::optional<RunQc> qc(const std::string& subject, const std::string& session) const;
+
+    /// Marks a committed run as excluded by a quality-control rule (`reason`), or includes it again
+    /// (empty `reason`). An excluded run keeps its data in the file but leaves runs() and edges(), and
+    /// so every delta and statistic, until a re-run includes it again or commits it anew.
+    void set_exclusion(const std::string& subject, const std::string& session, const std::string& reason);
+
+    /// Committed runs that are excluded, sorted, with their reasons.
+    std::vector<ExcludedRun> excluded_runs() const;
 
     /// Writes a run (replacing an earlier one of the same subject and session) and flushes the file.
     void commit(const RunRecord& run);
@@ -95,7 +120,7 @@ public:
     /// Reads a committed run.
     RunRecord read_run(const std::string& subject, const std::string& session) const;
 
-    /// Subjects × edges of `kind` in `session`.
+    /// Subjects × edges of `kind` in `session` (committed runs that are not excluded).
     EdgeStack edges(const std::string& kind, const std::string& session) const;
 
     /// Measures (kinds) present in the store.
@@ -123,6 +148,19 @@ private:
 /// name and moved into place when complete.
 void write_edge_file(const std::string& path, const EdgeStack& stack, const std::vector<std::string>& node_names,
                      const std::map<std::string, std::string>& attributes);
+
+/// Named 1-D datasets and root attributes of a results file (e.g. of `rewire stats`).
+struct ResultFile {
+    std::map<std::string, Eigen::VectorXd> vectors;                 ///< float64 datasets
+    std::map<std::string, std::vector<std::int64_t>> integers;      ///< int64 datasets
+    std::map<std::string, std::vector<std::string>> strings;        ///< string datasets
+    std::map<std::string, double> numbers;                          ///< float64 root attributes
+    std::map<std::string, std::string> texts;                       ///< string root attributes
+};
+
+/// Writes `contents` to a new HDF5 file (rewire_version added as an attribute), under a temporary name
+/// moved into place when complete.
+void write_result_file(const std::string& path, const ResultFile& contents);
 
 /// What write_edge_file wrote: the subjects × edges stack, the node names and the root's text attributes.
 struct EdgeFile {

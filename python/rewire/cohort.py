@@ -44,8 +44,16 @@ class Cohort:
 
     @property
     def runs(self) -> List[Tuple[str, str]]:
-        """Committed (subject, session) pairs, sorted."""
+        """Committed (subject, session) pairs that are not excluded by QC, sorted."""
         return [tuple(run) for run in self._store.runs()]
+
+    @property
+    def excluded(self):
+        """Runs left out by a quality-control rule of the last ``rewire run`` (their data stay in the
+        file, outside every analysis): a DataFrame with columns subject, session, reason."""
+        import pandas as pd
+
+        return pd.DataFrame(self._store.excluded_runs(), columns=["subject", "session", "reason"])
 
     @property
     def subjects(self) -> List[str]:

@@ -1,8 +1,8 @@
 """``rewire stats``: group statistics from the command line (registered in cli.py).
 
 Reads a subjects × edges study (:func:`read_study`), a design (TSV or a formula over participants.tsv),
-runs one of ``--method nbs|tfnbs|maxt|fdr`` and writes the results (``.npz``) and a TSV of the
-significant edges with region names.
+runs one of ``--method nbs|tfnbs|maxt|fdr`` and writes the results (``.h5`` or ``.npz``) and a TSV of
+the significant edges with region names.
 """
 from __future__ import annotations
 
@@ -248,7 +248,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="significance for the edge table (default 0.05)")
     p.add_argument("--names", default=None, help="node names: one per line, or a TSV with a 'name' column")
     p.add_argument("--threads", type=int, default=0, help="threads (0: automatic)")
-    p.add_argument("-o", "--output", required=True, help="results (.npz)")
+    p.add_argument("-o", "--output", required=True,
+                   help="results: .h5 (HDF5, readable with h5py or MATLAB) or .npz (numpy)")
     p.add_argument("--tsv", default=None, help="significant edges (default: OUTPUT with _edges.tsv)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
@@ -337,20 +338,41 @@ def run(args, progress_factory) -> int:
     parameters = {key: value for key, value in vars(args).items() if key != "run"}
     parameters.update(version=__version__, date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                       command=" ".join(["rewire"] + sys.argv[1:]), design_columns=columns)
-    arrays["parameters"] = np.array(json.dumps(parameters, default=str))
-    if study.names is not None:
-        arrays["names"] = np.array(study.names)
-    output = args.output if args.output.endswith(".npz") else args.output + ".npz"
-    temporary = output[:-4] + ".part.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, output)
-    tsv = args.tsv or output[:-4] + "_edges.tsv"
+    output = args.output if args.output.endswith((".npz", ".h5", ".hdf5")) else args.output + ".npz"
+    _write_results(output, arrays, study.names, json.dumps(parameters, default=str))
+    tsv = args.tsv or os.path.splitext(output)[0] + "_edges.tsv"
     table.to_csv(tsv + ".part", sep="\t", index=False, float_format="%.6g")
     os.replace(tsv + ".part", tsv)
     print(summary, file=sys.stderr)
     if not args.quiet:
         print(f"wrote {output} and {tsv}", file=sys.stderr)
     return 0
+
+
+def _write_results(output: str, arrays: dict, names: Optional[List[str]], parameters: str) -> None:
+    """``.npz`` (numpy) or ``.h5`` (HDF5: one 1-D dataset per array, scalars and the JSON ``parameters`` as
+    root attributes, node names in ``names``); appears only when complete."""
+    if output.endswith(".npz"):
+        extra = {"parameters": np.array(parameters)}
+        if names is not None:
+            extra["names"] = np.array(names)
+        temporary = output[:-4] + ".part.npz"
+        np.savez(temporary, **arrays, **extra)
+        os.replace(temporary, output)
+        return
+    from . import _core
+
+    vectors, integers, numbers = {}, {}, {}
+    for key, value in arrays.items():
+        value = np.asarray(value)
+        if value.ndim == 0:
+            numbers[key] = float(value)
+        elif np.issubdtype(value.dtype, np.integer):
+            integers[key] = value.astype(np.int64).tolist()
+        else:
+            vectors[key] = value.astype(np.float64)
+    strings = {"names": list(names)} if names is not None else {}
+    _core.write_result_file(output, vectors, integers, strings, numbers, {"parameters": parameters})
 
 
 def _edge_table(study: Study, kind: str, statistic: np.ndarray, rows: np.ndarray, extra: dict):

@@ -122,17 +122,33 @@ class Excluded(Exception):
     """A run left out by a quality-control rule (not an error)."""
 
 
+def qc_exclusion(options: StudyOptions, mean_fd: float, frames_kept: int) -> Optional[str]:
+    """Why a run with these QC figures is excluded by the options' rules, or None when it is kept."""
+    if options.max_mean_fd is not None and mean_fd > options.max_mean_fd:
+        return f"mean FD {mean_fd:.3f} mm > {options.max_mean_fd} mm"
+    if options.min_frames is not None and frames_kept < options.min_frames:
+        return f"{frames_kept} frames left after censoring < {options.min_frames}"
+    return None
+
+
 def _qc(confounds_path: Optional[str]) -> Tuple[float, float, int]:
     """Mean framewise displacement, mean std_dvars (NaN if absent) and the number of non-steady-state
-    volumes (``non_steady_state_outlier*`` columns) of an fMRIPrep confounds file."""
+    volumes (``non_steady_state_outlier*`` columns) of an fMRIPrep confounds file (read in C++, without
+    the GIL, so that workers do not queue for it)."""
     if not confounds_path:
         return float("nan"), float("nan"), 0
-    import pandas as pd
+    table = _core.read_confounds_table(confounds_path)
+    names = list(table["names"])
+    values = np.asarray(table["values"])
 
-    table = pd.read_csv(confounds_path, sep="\t", na_values=["n/a"])
     def mean(column):
-        return float(np.nanmean(table[column].to_numpy(dtype=float))) if column in table else float("nan")
-    nonsteady = sum(1 for column in table.columns if str(column).startswith("non_steady_state_outlier"))
+        if column not in names:
+            return float("nan")
+        finite = values[:, names.index(column)]
+        finite = finite[np.isfinite(finite)]
+        return float(finite.mean()) if finite.size else float("nan")
+
+    nonsteady = sum(1 for column in names if column.startswith("non_steady_state_outlier"))
     return mean("framewise_displacement"), mean("std_dvars"), nonsteady
 
 
@@ -160,10 +176,9 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
 
         confounds, sample_mask = load_confounds(run.bold, strategy=options.strategy, **options.strategy_options)
     kept = frames_total if sample_mask is None else len(sample_mask)
-    if options.max_mean_fd is not None and mean_fd > options.max_mean_fd:
-        raise Excluded(f"mean FD {mean_fd:.3f} mm > {options.max_mean_fd} mm")
-    if options.min_frames is not None and kept < options.min_frames:
-        raise Excluded(f"{kept} frames left after censoring < {options.min_frames}")
+    reason = qc_exclusion(options, mean_fd, kept)
+    if reason is not None:
+        raise Excluded(reason)
     cleaned = _clean(signals, confounds, sample_mask, tr, options)
     record = _core.RunRecord()
     record.subject = run.subject
@@ -318,9 +333,18 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
             store.set_text("participants", participants_table)
         summary = StudySummary(store=output)
         todo: List[BoldRun] = []
+        excluded_before = {(subject, session) for subject, session, _ in store.excluded_runs()}
         for run in found.runs:
             fingerprint = store.fingerprint(run.subject, run.session)
             if fingerprint == _fingerprint(run, options_json):
+                # Unchanged results, but the QC rules may have changed since they were stored.
+                mean_fd, frames_total, frames_censored = store.qc(run.subject, run.session)
+                reason = qc_exclusion(study, mean_fd, frames_total - frames_censored)
+                if reason is not None or (run.subject, run.session) in excluded_before:
+                    store.set_exclusion(run.subject, run.session, reason or "")
+                if reason is not None:
+                    summary.excluded.append((run.subject, run.session, reason))
+                    continue
                 summary.skipped.append((run.subject, run.session))
                 if bids_outputs is not None and not bids.is_current(bids_outputs, run.entities, seg, per_run_kinds,
                                                                     fingerprint):
@@ -352,6 +376,8 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
                         record = future.result()
                     except Excluded as reason:
                         summary.excluded.append((run.subject, run.session, str(reason)))
+                        if store.fingerprint(run.subject, run.session) is not None:  # earlier results of this run
+                            store.set_exclusion(run.subject, run.session, str(reason))
                     except Exception as error:  # a bad run is reported; it never stops the others
                         summary.failed.append((run.subject, run.session, _reason(error, run)))
                     else:

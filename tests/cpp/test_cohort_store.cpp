@@ -85,6 +85,51 @@ TEST_CASE("re-committing a run replaces it in place", "[cohort]") {
     CHECK(pre.values.row(0).transpose() == edge_vector(make_run("sub-01", "pre", 5).measures.at("correlation")));
 }
 
+TEST_CASE("an excluded run leaves runs() and edges() but keeps its data", "[cohort]") {
+    TempDir dir;
+    const std::string path = dir.file("study.h5");
+    CohortStore store = CohortStore::open_for_writing(path, make_header(), "test");
+    store.commit(make_run("sub-01", "pre", 1));
+    store.commit(make_run("sub-02", "pre", 2));
+    store.set_exclusion("sub-01", "pre", "mean FD 0.700 mm > 0.5 mm");
+    CHECK(store.runs() == std::vector<std::pair<std::string, std::string>>{{"sub-02", "pre"}});
+    CHECK(store.edges("correlation", "pre").subjects == std::vector<std::string>{"sub-02"});
+    const auto excluded = store.excluded_runs();
+    REQUIRE(excluded.size() == 1);
+    CHECK(excluded[0].subject == "sub-01");
+    CHECK(excluded[0].reason == "mean FD 0.700 mm > 0.5 mm");
+    CHECK(store.read_run("sub-01", "pre").timeseries == make_run("sub-01", "pre", 1).timeseries);
+    CHECK(store.qc("sub-01", "pre")->mean_fd == make_run("sub-01", "pre", 1).mean_fd);
+    CHECK(store.fingerprint("sub-01", "pre").has_value());  // so an unchanged run is still skipped
+    store.set_exclusion("sub-01", "pre", "");
+    CHECK(store.runs().size() == 2);
+    CHECK(store.edges("correlation", "pre").subjects.size() == 2);
+    store.set_exclusion("sub-02", "pre", "too few frames");
+    store.commit(make_run("sub-02", "pre", 3));  // committed anew: included again
+    CHECK(store.excluded_runs().empty());
+    CHECK_THAT(test::message_of<InvalidInput>([&] { store.set_exclusion("sub-09", "pre", "x"); }),
+               Catch::Matchers::Contains("no committed run for subject sub-09"));
+}
+
+TEST_CASE("edge files round-trip and name what is wrong", "[cohort]") {
+    TempDir dir;
+    const std::string path = dir.file("deltas.h5");
+    EdgeStack stack{{"sub-01", "sub-02"}, Eigen::MatrixXd::Random(2, 6)};
+    write_edge_file(path, stack, make_header().names, {{"kind", "correlation"}});
+    const EdgeFile file = read_edge_file(path);
+    CHECK(file.stack.subjects == stack.subjects);
+    CHECK(file.stack.values == stack.values);
+    CHECK(file.node_names == make_header().names);
+    CHECK(file.attributes.at("kind") == "correlation");
+    CHECK(file.attributes.count("edge_order") == 1);
+    const std::string store = dir.file("study.h5");
+    { CohortStore::open_for_writing(store, make_header(), "test"); }
+    CHECK_THAT(test::message_of<InvalidInput>([&] { read_edge_file(store); }),
+               Catch::Matchers::Contains("study.h5: not a rewire edge file"));
+    CHECK_THAT(test::message_of<IoError>([&] { read_edge_file(dir.file("missing.h5")); }),
+               Catch::Matchers::Contains("missing.h5: no such file"));
+}
+
 TEST_CASE("a store made with other options is refused", "[cohort][errors]") {
     TempDir dir;
     const std::string path = dir.file("study.h5");

@@ -58,6 +58,27 @@ def test_nbs_from_a_formula_equals_the_api(study, capsys):
     assert edges.loc[edges["edge"] == 0, "node_j"].item() == "R1"
 
 
+def test_hdf5_results_hold_what_the_npz_holds(study):
+    """`-o results.h5`: every array of the .npz as a dataset (scalars and the parameters as attributes),
+    readable with plain h5py; the edge table is written beside it."""
+    h5py = pytest.importorskip("h5py")
+    folder, _, names, _ = study
+    arguments = ["stats", str(folder / "deltas.tsv"), "--design", "~ group + age", "--participants",
+                 str(folder / "participants.tsv"), "--contrast", "group", "--method", "nbs", "--threshold", "2.5",
+                 "--shuffles", "300", "--seed", "4", "-q"]
+    assert main(arguments + ["-o", str(folder / "res.npz")]) == 0
+    assert main(arguments + ["-o", str(folder / "res.h5")]) == 0
+    saved = np.load(folder / "res.npz")
+    with h5py.File(folder / "res.h5", "r") as f:
+        for key in ("statistic", "p", "p_fwe", "null", "enhanced", "component", "component_size", "component_p"):
+            np.testing.assert_array_equal(f[key][:], saved[key], err_msg=key)
+        assert f["component"].dtype == np.int64
+        assert float(f.attrs["threshold"]) == float(saved["threshold"]) and float(f.attrs["df"]) == float(saved["df"])
+        assert list(f["names"].asstr()[:]) == names
+        assert json.loads(f.attrs["parameters"])["seed"] == 4
+    assert (folder / "res_edges.tsv").exists() and not list(folder.glob("*.part*"))
+
+
 def test_methods_and_npy_input(study):
     folder, data, names, _ = study
     for method in ("maxt", "tfnbs", "fdr"):

@@ -275,6 +275,76 @@ def test_qc_exclusions_are_reported_as_excluded_not_failed(copy, tmp_path):
     assert all("mean FD" in reason and "> 0.001 mm" in reason for _, _, reason in summary.excluded)
 
 
+def test_a_qc_rule_added_on_a_rerun_excludes_stored_runs_and_dropping_it_includes_them(copy, tmp_path):
+    """Results are unchanged, so nothing is recomputed, but the runs over the new threshold leave every
+    analysis (runs, edges, delta) while their data stay in the file; without the rule they come back."""
+    output = str(tmp_path / "cohort.h5")
+    first = rewire.run_study(copy, output, AAL, strategy=STRATEGY)
+    assert len(first.processed) == 8
+    with rewire.Cohort.open(output) as cohort:
+        fd = {run: cohort.run(*run).mean_fd for run in RUNS}
+        all_edges = dict(zip(*reversed(cohort.edges("correlation", "pre", return_subjects=True))))
+    threshold = float(np.median(list(fd.values())))
+    over = sorted(run for run, value in fd.items() if value > threshold)
+    assert 0 < len(over) < len(RUNS)
+    second = rewire.run_study(copy, output, AAL, strategy=STRATEGY, max_mean_fd=threshold)
+    assert second.processed == [] and second.failed == []
+    assert sorted((s, ses) for s, ses, _ in second.excluded) == over
+    assert sorted(second.skipped) == sorted(set(RUNS) - set(over))
+    with rewire.Cohort.open(output) as cohort:
+        assert cohort.runs == sorted(set(RUNS) - set(over))
+        assert sorted(map(tuple, cohort.excluded[["subject", "session"]].to_numpy())) == over
+        assert all(f"> {threshold} mm" in reason for reason in cohort.excluded["reason"])
+        values, subjects = cohort.edges("correlation", "pre", return_subjects=True)
+        assert sorted(subjects) == sorted(s for s, ses in set(RUNS) - set(over) if ses == "pre")
+        for subject, row in zip(subjects, values):
+            np.testing.assert_array_equal(row, all_edges[subject])
+        assert cohort.run(*over[0]).mean_fd == fd[over[0]]  # the data are still there
+        deltas, participants = rewire.delta(cohort)
+        paired = [s for s in sorted({s for s, _ in RUNS}) if (s, "pre") not in over and (s, "post") not in over]
+        assert list(participants.index) == paired and deltas.shape == (len(paired), EDGES)
+    third = rewire.run_study(copy, output, AAL, strategy=STRATEGY)
+    assert third.processed == [] and third.excluded == [] and sorted(third.skipped) == sorted(RUNS)
+    with rewire.Cohort.open(output) as cohort:
+        assert cohort.runs == sorted(RUNS) and cohort.excluded.empty
+        assert cohort.edges("correlation", "pre").shape == (4, EDGES)
+
+
+WRITER = """
+import sys
+from rewire import _core
+reader = _core.CohortStore.open(sys.argv[1])
+header = reader.header()
+reader.close()
+store = _core.CohortStore.open_for_writing(sys.argv[1], header, "holder")
+print("open", flush=True)
+sys.stdin.read()  # hold the store open for writing until the test closes stdin
+store.close()
+"""
+
+
+def test_a_store_can_be_read_while_a_writer_holds_it(store, tmp_path):
+    """A Cohort opened while `rewire run` writes (simulated by a process holding the store open for
+    writing) reads the committed runs; a second writer is refused with a clear error."""
+    path = tmp_path / "cohort.h5"
+    shutil.copyfile(store[0], path)
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, env=env) as writer:
+        try:
+            assert writer.stdout.readline().strip() == "open"
+            with rewire.Cohort.open(path) as cohort:
+                assert cohort.runs == sorted(RUNS)
+                assert cohort.edges("correlation", "post").shape == (4, EDGES)
+                header = cohort._store.header()
+            with pytest.raises(OSError, match="another process is writing it"):
+                rewire._core.CohortStore.open_for_writing(str(path), header, "second writer")
+        finally:
+            writer.stdin.close()
+            writer.wait(timeout=60)
+    assert writer.returncode == 0
+
+
 def test_a_missing_confounds_file_fails_that_run_when_a_strategy_needs_it(copy, tmp_path):
     confounds = paths(copy, "sub-03", "pre")["confounds"]
     os.remove(confounds)
