@@ -359,7 +359,7 @@ def fmt_s(row):
         return "—"
     if "error" in row:
         return f"did not finish ({row['error']}, {row.get('limit_s', row['wall_s']):.0f} s)"
-    return f"{row['seconds']:.2f} s"
+    return f"{row['seconds']:.2f} s" if row["seconds"] >= 0.1 else f"{row['seconds'] * 1e3:.1f} ms"
 
 
 def write_markdown(report, path: Path):
@@ -448,6 +448,7 @@ def main(argv=None):
     parser.add_argument("--max-wait", type=float, default=900.0, help="longest wait for a quiet machine (s)")
     parser.add_argument("--max-contention", type=float, default=0.10)
     parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json and stop")
     parser.add_argument("--pythonpath", default=PYTHON_PATH, help="where the rewire package is (default python/)")
     parser.add_argument("--sections", default="main,bctpy,mrtrix,scaling,calibration",
                         help="what to run; the other sections are kept from the previous results file")
@@ -455,6 +456,10 @@ def main(argv=None):
     PYTHON_PATH = args.pythonpath
     PYTHON_ENV["PYTHONPATH"] = PYTHON_PATH
 
+    if args.report_only:
+        stem = "stats-quick" if args.quick else "stats"
+        write_markdown(json.loads((RESULTS / f"{stem}.json").read_text()), RESULTS / f"{stem}.md")
+        return 0
     nodes, subjects, shuffles = (100, 100, 500) if args.quick else (400, 100, 5000)
     edges = nodes * (nodes - 1) // 2
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
