@@ -161,6 +161,8 @@ class Settings:
     def __init__(self, args):
         self.retries = args.retries
         self.max_contention = args.max_contention
+        self.max_others = args.max_contention
+        self.min_cpu_share = 0.9  # the inflating thread keeps one core busy all along
         self.max_load = args.max_load
         self.max_wait = args.max_wait
 
