@@ -4,6 +4,7 @@
 
 #include "bindings.hpp"
 #include "rewire/cohort_store.hpp"
+#include "rewire/delta.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -89,6 +90,17 @@ void bind_cohort(py::module_& m) {
         write_result_file(path, contents);
     }, "path"_a, "vectors"_a, "integers"_a, "strings"_a, "numbers"_a, "texts"_a,
        "A results file: float64, int64 and string 1-D datasets, float64 and string root attributes.");
+
+    m.def("delta", [](const CohortStore& store, const std::string& post, const std::string& pre,
+                      const std::string& kind, bool fisher_z) {
+        Deltas d;
+        {
+            py::gil_scoped_release release;
+            d = delta(store, DeltaOptions{post, pre, kind, fisher_z});
+        }
+        return py::make_tuple(d.subjects, d.values, d.unpaired);
+    }, "store"_a, "post"_a, "pre"_a, "kind"_a, "fisher_z"_a,
+       "(subjects, post − pre values, unpaired subjects) of rewire::delta.");
 
     m.def("read_edge_file", [](const std::string& path) {
         EdgeFile file;

@@ -3,9 +3,11 @@
 
 #include "rewire/atlas.hpp"
 #include "rewire/butterworth.hpp"
+#include "rewire/cohort_store.hpp"
 #include "rewire/confounds.hpp"
 #include "rewire/connectivity.hpp"
 #include "rewire/covariance.hpp"
+#include "rewire/delta.hpp"
 #include "rewire/error.hpp"
 #include "rewire/estimate.hpp"
 #include "rewire/extract.hpp"

@@ -121,26 +121,15 @@ def delta(cohort, post: str = "post", pre: str = "pre", kind: str = "correlation
     if isinstance(cohort, (str, os.PathLike)):
         with Cohort.open(cohort) as opened:
             return delta(opened, post=post, pre=pre, kind=kind, fisher_z=fisher_z, subjects=subjects)
-    if kind not in cohort.kinds:
-        raise ValueError(f"{cohort.path}: no '{kind}' measure stored (measures: {cohort.kinds})")
-    for session in (pre, post):
-        if session not in cohort.sessions:
-            raise ValueError(f"{cohort.path}: no session '{session}' (sessions: {cohort.sessions})")
-    before, before_subjects = cohort.edges(kind, pre, return_subjects=True)
-    after, after_subjects = cohort.edges(kind, post, return_subjects=True)
-    paired = sorted(set(before_subjects) & set(after_subjects))
+    paired, deltas, unpaired = _core.delta(cohort._store, post, pre, kind, fisher_z)
     if subjects is not None:
-        paired = [s for s in paired if s in {_subject_id(x) for x in subjects}]
-    unpaired = sorted(set(before_subjects) ^ set(after_subjects))
+        wanted = {_subject_id(x) for x in subjects}
+        keep = [row for row, subject in enumerate(paired) if subject in wanted]
+        paired, deltas = [paired[row] for row in keep], np.asarray(deltas)[keep]
     if unpaired:
         logger.info("delta: %d subject(s) lack '%s' or '%s' and are left out: %s", len(unpaired), pre, post,
                     ", ".join(unpaired))
-    rows_before = [before_subjects.index(s) for s in paired]
-    rows_after = [after_subjects.index(s) for s in paired]
-    a, b = after[rows_after], before[rows_before]
-    if fisher_z and kind in CORRELATION_KINDS:
-        a, b = np.arctanh(a), np.arctanh(b)
-    deltas = a - b
+    deltas = np.asarray(deltas)
     table = cohort.participants
     if len(table.columns):
         missing = [s for s in paired if s not in table.index]

@@ -6,6 +6,7 @@
 
 #include "rewire/cohort_store.hpp"
 #include "rewire/connectivity.hpp"
+#include "rewire/delta.hpp"
 #include "rewire/error.hpp"
 #include "test_support.hpp"
 
@@ -109,6 +110,38 @@ TEST_CASE("an excluded run leaves runs() and edges() but keeps its data", "[coho
     CHECK(store.excluded_runs().empty());
     CHECK_THAT(test::message_of<InvalidInput>([&] { store.set_exclusion("sub-09", "pre", "x"); }),
                Catch::Matchers::Contains("no committed run for subject sub-09"));
+}
+
+TEST_CASE("delta pairs sessions by subject and lists the unpaired", "[cohort]") {
+    TempDir dir;
+    CohortStore store = CohortStore::open_for_writing(dir.file("study.h5"), make_header(), "test");
+    // Committed in different orders, so the pre and post stacks hold the subjects in different rows.
+    store.commit(make_run("sub-02", "pre", 2));
+    store.commit(make_run("sub-01", "pre", 1));
+    store.commit(make_run("sub-03", "pre", 4));
+    store.commit(make_run("sub-01", "post", 3));
+    store.commit(make_run("sub-02", "post", 5));
+    const Deltas d = delta(store);
+    CHECK(d.subjects == std::vector<std::string>{"sub-01", "sub-02"});
+    CHECK(d.unpaired == std::vector<std::string>{"sub-03"});
+    REQUIRE(d.values.rows() == 2);
+    const auto edges = [](double seed, const std::string& session) {
+        return edge_vector(make_run("sub", session, seed).measures.at("correlation"));
+    };
+    for (Eigen::Index e = 0; e < d.values.cols(); ++e) {
+        CHECK(d.values(0, e) == std::atanh(edges(3, "post")(e)) - std::atanh(edges(1, "pre")(e)));
+        CHECK(d.values(1, e) == std::atanh(edges(5, "post")(e)) - std::atanh(edges(2, "pre")(e)));
+    }
+    DeltaOptions raw;
+    raw.fisher_z = false;
+    CHECK(delta(store, raw).values.row(1).transpose() == edges(5, "post") - edges(2, "pre"));
+    raw.kind = "tangent";
+    CHECK_THAT(test::message_of<InvalidInput>([&] { delta(store, raw); }),
+               Catch::Matchers::Contains("no 'tangent' measure stored (measures: correlation)"));
+    DeltaOptions later;
+    later.post = "followup";
+    CHECK_THAT(test::message_of<InvalidInput>([&] { delta(store, later); }),
+               Catch::Matchers::Contains("no session 'followup' (sessions: post, pre)"));
 }
 
 TEST_CASE("edge files round-trip and name what is wrong", "[cohort]") {
