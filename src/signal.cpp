@@ -29,9 +29,9 @@ constexpr float kEps32 = std::numeric_limits<float>::epsilon();
 // Below this fraction of a column's largest input value, what is left is rounding noise.
 constexpr double kNoiseFloor = 1e-11;
 // Columns per block: fixed, so that results never depend on the number of threads.
-constexpr Eigen::Index kBlock = 64;
+constexpr Eigen::Index kBlock = 32;
 // Samples (frames × columns) of work per thread below which clean() stays serial.
-constexpr Eigen::Index kGrain = 100000;
+constexpr Eigen::Index kGrain = 50000;
 
 /// A double as Python's repr writes it (shortest round-trip digits), for messages that quote nilearn's.
 std::string repr(double value) {
