@@ -6,14 +6,13 @@
 // deltas are differences in the one fixed tangent space the store was built in.
 #pragma once
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "rewire/cohort_store.hpp"
 #include "rewire/error.hpp"
@@ -43,38 +42,46 @@ inline Deltas delta(const CohortStore& store, const DeltaOptions& options = {}) 
     const std::vector<std::string> kinds = store.kinds();
     if (std::find(kinds.begin(), kinds.end(), options.kind) == kinds.end()) {
         std::string stored;
-        for (const auto& k : kinds) stored += (stored.empty() ? "" : ", ") + k;
-        throw InvalidInput(store.path() + ": no '" + options.kind + "' measure stored (measures: " + stored + ")");
+        for (const auto& k : kinds)
+            stored += (stored.empty() ? "" : ", ") + k;
+        throw InvalidInput(store.path() + ": no '" + options.kind + "' measure stored (measures: " + stored +
+                           ")");
     }
     std::set<std::string> sessions;
-    for (const auto& run : store.runs()) sessions.insert(run.second);
+    for (const auto& run : store.runs())
+        sessions.insert(run.second);
     for (const auto& session : {options.pre, options.post}) {
         if (!sessions.count(session)) {
             std::string stored;
-            for (const auto& s : sessions) stored += (stored.empty() ? "" : ", ") + s;
+            for (const auto& s : sessions)
+                stored += (stored.empty() ? "" : ", ") + s;
             throw InvalidInput(store.path() + ": no session '" + session + "' (sessions: " + stored + ")");
         }
     }
     const EdgeStack before = store.edges(options.kind, options.pre);
     const EdgeStack after = store.edges(options.kind, options.post);
     std::map<std::string, Eigen::Index> row_before, row_after;
-    for (std::size_t r = 0; r < before.subjects.size(); ++r) row_before[before.subjects[r]] = static_cast<Eigen::Index>(r);
-    for (std::size_t r = 0; r < after.subjects.size(); ++r) row_after[after.subjects[r]] = static_cast<Eigen::Index>(r);
+    for (std::size_t r = 0; r < before.subjects.size(); ++r)
+        row_before[before.subjects[r]] = static_cast<Eigen::Index>(r);
+    for (std::size_t r = 0; r < after.subjects.size(); ++r)
+        row_after[after.subjects[r]] = static_cast<Eigen::Index>(r);
 
     Deltas out;
     for (const auto& [subject, row] : row_before) {  // std::map: sorted by subject
         (row_after.count(subject) ? out.subjects : out.unpaired).push_back(subject);
     }
     for (const auto& [subject, row] : row_after) {
-        if (!row_before.count(subject)) out.unpaired.push_back(subject);
+        if (!row_before.count(subject))
+            out.unpaired.push_back(subject);
     }
     std::sort(out.unpaired.begin(), out.unpaired.end());
     const bool transform = options.fisher_z && is_correlation_kind(options.kind);
     out.values.resize(static_cast<Eigen::Index>(out.subjects.size()), before.values.cols());
     for (std::size_t s = 0; s < out.subjects.size(); ++s) {
         auto z = [transform](double r) { return transform ? std::atanh(r) : r; };
-        out.values.row(static_cast<Eigen::Index>(s)) = after.values.row(row_after.at(out.subjects[s])).unaryExpr(z) -
-                                                      before.values.row(row_before.at(out.subjects[s])).unaryExpr(z);
+        out.values.row(static_cast<Eigen::Index>(s)) =
+            after.values.row(row_after.at(out.subjects[s])).unaryExpr(z) -
+            before.values.row(row_before.at(out.subjects[s])).unaryExpr(z);
     }
     return out;
 }
