@@ -69,6 +69,7 @@ b0 = busy(); t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     try:
+        os.setpgid(0, 0)  # its own process group: a time limit kills whatever it started too
         if limit > 0:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             with open("/proc/self/oom_score_adj", "w") as f:  # if memory runs out anyway, this one goes
@@ -79,7 +80,7 @@ if pid == 0:
 timed_out = []
 def kill(*_):
     timed_out.append(1)
-    os.kill(pid, signal.SIGKILL)
+    os.killpg(pid, signal.SIGKILL)
 signal.signal(signal.SIGALRM, kill)
 if timeout > 0:
     signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -140,14 +141,16 @@ def machine_quiet(max_load: float, max_wait: float) -> float:
     return load
 
 
-def measure(argv, *, env=None, timeout=0.0, memory_limit=0, label=""):
-    """Runs argv in a fresh process; returns its JSON output line merged with time and peak memory."""
+def measure(argv, *, env=None, timeout=0.0, memory_limit=0, cwd=None, label=""):
+    """Runs argv in a fresh process (in `cwd`); returns its JSON output line merged with time and peak
+    memory (and an "error" when it failed or ran past `timeout` seconds)."""
     with tempfile.TemporaryDirectory(prefix="rewire-bench-") as tmp:
         result_path = Path(tmp) / "launcher.json"
         stdout_path, stderr_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
             subprocess.run([sys.executable, "-S", "-I", "-c", LAUNCHER, str(result_path), str(timeout),
-                            str(int(memory_limit)), *map(str, argv)], stdout=out, stderr=err, env=env, check=True)
+                            str(int(memory_limit)), *map(str, argv)], stdout=out, stderr=err, env=env, cwd=cwd,
+                           check=True)
         launcher = json.loads(result_path.read_text())
         stdout = stdout_path.read_text(errors="replace")
         stderr = stderr_path.read_text(errors="replace")

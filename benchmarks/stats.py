@@ -34,7 +34,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,39 +46,8 @@ RESULTS = HERE / "results"
 PYTHON_PATH = str(ROOT / "python")  # --pythonpath: e.g. a snapshot of the package while others rebuild
 PYTHON_ENV = dict(os.environ, PYTHONPATH=PYTHON_PATH)
 
-# A minimal launcher: forks the measured program from a small process (so ru_maxrss is the program's
-# own), applies a time limit, and reports wall time, child CPU and the CPU other processes used.
-LAUNCHER = r"""
-import json, os, signal, sys, time
-out, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-def busy():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
-hz = os.sysconf("SC_CLK_TCK")
-b0 = busy(); t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.setpgid(0, 0)
-        os.execvp(argv[0], argv)
-    finally:
-        os._exit(127)
-timed_out = []
-def kill(*_):
-    timed_out.append(1)
-    os.killpg(pid, signal.SIGKILL)
-signal.signal(signal.SIGALRM, kill)
-if timeout > 0:
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-_, status, ru = os.wait4(pid, 0)
-signal.setitimer(signal.ITIMER_REAL, 0)
-wall = time.perf_counter() - t0; b1 = busy()
-cpu = ru.ru_utime + ru.ru_stime
-with open(out, "w") as f:
-    json.dump({"exit": os.waitstatus_to_exitcode(status), "timed_out": bool(timed_out), "wall_s": wall,
-               "maxrss_kib": ru.ru_maxrss, "cpu_s": cpu, "others_cpu_s": max(0.0, (b1 - b0) / hz - cpu)}, f)
-"""
+sys.path.insert(0, str(HERE))
+import extraction  # noqa: E402  (the launcher and the quiet-machine wait)
 
 # Runs one rewire test and prints its time (inside the process, around the call).
 REWIRE_CHILD = r"""
@@ -131,40 +99,11 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "k": spec["k"]}))
 """
 
 
-def machine_quiet(max_load: float, max_wait: float) -> float:
-    deadline = time.monotonic() + max_wait
-    load = os.getloadavg()[0]
-    while load >= max_load and time.monotonic() < deadline:
-        time.sleep(10)
-        load = os.getloadavg()[0]
-    return load
-
-
 def measure(argv, *, timeout=0.0, cwd=None, label=""):
-    with tempfile.TemporaryDirectory(prefix="rewire-stats-bench-") as tmp:
-        result = Path(tmp) / "launcher.json"
-        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        with open(out, "wb") as o, open(err, "wb") as e:
-            subprocess.run([sys.executable, "-S", "-I", "-c", LAUNCHER, str(result), str(timeout), *map(str, argv)],
-                           stdout=o, stderr=e, env=PYTHON_ENV, cwd=cwd, check=True)
-        launcher = json.loads(result.read_text())
-        stdout = out.read_text(errors="replace")
-        stderr = err.read_text(errors="replace")
-    row = {}
-    for line in stdout.splitlines()[::-1]:
-        if line.startswith("{"):
-            row = json.loads(line)
-            break
-    row.update(launcher)
-    row.setdefault("seconds", launcher["wall_s"])
-    row["peak_mb"] = launcher["maxrss_kib"] * 1024 / 1e6
-    row["contention"] = launcher["others_cpu_s"] / (max(launcher["wall_s"], 1e-9) * (os.cpu_count() or 1))
-    if launcher["exit"] != 0:
-        row["error"] = "time limit" if launcher["timed_out"] else f"exit status {launcher['exit']}"
-        row["stderr_tail"] = stderr[-1500:]
-    if label:
-        status = row.get("error") or f"{row['seconds']:.2f} s"
-        print(f"  {label:<58} {status:>12}  peak {row['peak_mb']:8.1f} MB  others {row['contention']:.0%}", flush=True)
+    """extraction.measure with this benchmark's environment; a program that prints no JSON line
+    (connectomestats) is timed by its wall time."""
+    row = extraction.measure(argv, env=PYTHON_ENV, timeout=timeout, cwd=cwd, label=label)
+    row.setdefault("seconds", row["wall_s"])
     return row
 
 
@@ -172,7 +111,7 @@ def measure_quietly(argv, args, **kwargs):
     attempts = []
     label = kwargs.pop("label", "")
     for attempt in range(1 + args.retries):
-        machine_quiet(args.max_load, args.max_wait)
+        extraction.machine_quiet(args.max_load, args.max_wait)
         row = measure(argv, label=label + (" (again: machine was busy)" if attempt else ""), **kwargs)
         attempts.append(row)
         if row["contention"] <= args.max_contention or "error" in row:

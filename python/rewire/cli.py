@@ -318,21 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Reads a cohort store and writes every subject's change (post - pre) as a "
                                      "subjects x edges table in rewire's edge order; subjects lacking a session "
                                      "are listed and left out.")
+    from .stats_cli import add_arguments as add_stats_arguments, add_change_arguments
+
     p.add_argument("store", help="cohort store (.h5)")
-    p.add_argument("--post", default="post", help="session after (default post)")
-    p.add_argument("--pre", default="pre", help="session before (default pre)")
-    p.add_argument("--kind", default="correlation", help="measure (default correlation)")
-    p.add_argument("--no-fisher-z", action="store_true", help="subtract correlations, not their Fisher z")
+    add_change_arguments(p)
     p.add_argument("-o", "--output", required=True, help="output .tsv or .h5")
     p.set_defaults(run=cmd_delta)
 
-    from .stats_cli import add_arguments as add_stats_arguments
-
     p = verbs.add_parser("stats", help="group statistics on edges: GLM, FDR, max-T, NBS, TFNBS",
-                         description="Tests a contrast of a GLM on every edge of a subjects x edges study (e.g. the "
-                                     "post - pre deltas of `rewire delta`) with --method nbs|tfnbs|maxt "
+                         description="Tests a contrast of a GLM on every edge: each subject's post - pre change (or "
+                                     "one --session) read from a cohort store, or a subjects x edges table such as "
+                                     "`rewire delta` writes, with --method nbs|tfnbs|maxt "
                                      "(permutation, FWE-corrected) or fdr (parametric, Benjamini-Hochberg). Writes "
-                                     "the results (.npz) and a TSV of the significant edges with region names.")
+                                     "the results (.h5 or .npz) and a TSV of the significant edges with region "
+                                     "names.")
     add_stats_arguments(p)
     p.set_defaults(run=cmd_stats)
 

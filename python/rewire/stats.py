@@ -292,8 +292,27 @@ def design_from_formula(formula: str, participants):
 # Results
 
 
+class _TOrF:
+    """``.t`` / ``.f``: the statistic under the name of its kind (the other name raises)."""
+
+    kind: str
+    statistic: np.ndarray
+
+    @property
+    def t(self) -> np.ndarray:
+        if self.kind != "t":
+            raise AttributeError("t: this is an F test; use .f")
+        return self.statistic
+
+    @property
+    def f(self) -> np.ndarray:
+        if self.kind != "f":
+            raise AttributeError("f: this is a t test; use .t")
+        return self.statistic
+
+
 @dataclass
-class GlmResult:
+class GlmResult(_TOrF):
     """Edge-wise GLM. ``statistic`` is t (two-sided ``p``) or F (``p`` upper tail); ``df`` is the
     residual degrees of freedom (``df1`` the F numerator). Edges with zero residual variance (e.g.
     constant in every subject) are listed in ``degenerate`` and get statistic 0, p = 1."""
@@ -308,18 +327,6 @@ class GlmResult:
     se: Optional[np.ndarray]
     sigma2: np.ndarray
     degenerate: np.ndarray
-
-    @property
-    def t(self) -> np.ndarray:
-        if self.kind != "t":
-            raise AttributeError("t: this is an F test; use .f")
-        return self.statistic
-
-    @property
-    def f(self) -> np.ndarray:
-        if self.kind != "f":
-            raise AttributeError("f: this is a t test; use .t")
-        return self.statistic
 
 
 @dataclass
@@ -348,7 +355,7 @@ def _components(raw, measure: str) -> List[Component]:
 
 
 @dataclass
-class _PermutationResult:
+class _PermutationResult(_TOrF):
     kind: str
     statistic: np.ndarray
     enhanced: np.ndarray
@@ -361,18 +368,6 @@ class _PermutationResult:
     degenerate: np.ndarray
     compat: Optional[str]
     seed: int
-
-    @property
-    def t(self) -> np.ndarray:
-        if self.kind != "t":
-            raise AttributeError("t: this is an F test; use .f")
-        return self.statistic
-
-    @property
-    def f(self) -> np.ndarray:
-        if self.kind != "f":
-            raise AttributeError("f: this is a t test; use .t")
-        return self.statistic
 
     def _table(self, rows: np.ndarray, names: Optional[Sequence[str]], extra: dict):
         import pandas as pd

@@ -213,16 +213,21 @@ def parse_contrast(text: str, columns: List[str]):
     return np.asarray(rows)
 
 
+def add_change_arguments(p) -> None:
+    """The options that select a change in a cohort store (`rewire delta`, `rewire stats`)."""
+    p.add_argument("--post", default="post", help="session after (default post)")
+    p.add_argument("--pre", default="pre", help="session before (default pre)")
+    p.add_argument("--kind", default="correlation", help="measure (default correlation)")
+    p.add_argument("--no-fisher-z", action="store_true", help="subtract correlations, not their Fisher z")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="a cohort store (study.h5 from `rewire run`), or subjects x edges data: .h5 or .tsv "
                                  "as written by `rewire delta`, or .npy")
     store = p.add_argument_group("from a cohort store")
-    store.add_argument("--kind", default="correlation", help="measure to test (default correlation)")
+    add_change_arguments(store)
     store.add_argument("--session", default=None,
                        help="test one session's edges; without it, each subject's change --post minus --pre")
-    store.add_argument("--pre", default="pre", help="baseline session (default pre)")
-    store.add_argument("--post", default="post", help="follow-up session (default post)")
-    store.add_argument("--no-fisher-z", action="store_true", help="correlations as they are, not Fisher z")
     p.add_argument("--design", default="one-sample",
                    help="design TSV (numeric columns, optional participant_id), a formula such as '~ group + age' "
                         "over --participants columns, or one-sample (default: one-sample / paired deltas)")

@@ -17,14 +17,7 @@ namespace {
 
 /// T × N Gaussian signals with correlated columns and non-zero means, from a fixed seed.
 Eigen::MatrixXd mixed_signals(int t, int n, unsigned seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd white(t, n), mix(n, n);
-    for (int i = 0; i < t; ++i)
-        for (int j = 0; j < n; ++j) white(i, j) = normal(rng);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) mix(i, j) = (i == j ? 1.0 : 0.0) + 0.3 * normal(rng);
-    Eigen::MatrixXd x = white * mix;
+    Eigen::MatrixXd x = test::mixed_signals(t, n, seed, 0.3);
     for (int j = 0; j < n; ++j) x.col(j).array() += 10.0 * j - 3.0;
     return x;
 }

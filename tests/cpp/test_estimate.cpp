@@ -14,14 +14,7 @@ namespace {
 double max_abs(const Eigen::MatrixXd& m) { return m.cwiseAbs().maxCoeff(); }
 
 Eigen::MatrixXd signals(int t, int n, unsigned seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd white(t, n), mix(n, n);
-    for (int i = 0; i < t; ++i)
-        for (int j = 0; j < n; ++j) white(i, j) = normal(rng);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) mix(i, j) = (i == j ? 1.0 : 0.0) + 0.4 * normal(rng);
-    Eigen::MatrixXd x = white * mix;
+    Eigen::MatrixXd x = test::mixed_signals(t, n, seed, 0.4);
     for (int j = 0; j < n; ++j) x.col(j) *= 1.0 + j;  // unequal variances: standardising matters
     return x;
 }

@@ -12,18 +12,9 @@
 
 using namespace rewire;
 using namespace rewire::stats;
+using rewire::test::normal_matrix;
 
 namespace {
-
-Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd m(rows, cols);
-    for (Eigen::Index j = 0; j < cols; ++j) {
-        for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(engine);
-    }
-    return m;
-}
 
 }  // namespace
 

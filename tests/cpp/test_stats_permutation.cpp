@@ -15,18 +15,9 @@
 
 using namespace rewire;
 using namespace rewire::stats;
+using rewire::test::normal_matrix;
 
 namespace {
-
-Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd m(rows, cols);
-    for (Eigen::Index j = 0; j < cols; ++j) {
-        for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(engine);
-    }
-    return m;
-}
 
 /// Freedman–Lane by the book (Winkler et al. 2014, Table 2): Y* = (P R_Z + H_Z) Y, full refit with a
 /// fresh QR, t = cβ / se. No shortcuts shared with the engine.

@@ -1,14 +1,41 @@
 // Helpers shared by the C++ tests: temporary folders and small synthetic images.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "rewire/nifti.hpp"
 
 namespace rewire::test {
+
+/// rows × cols independent standard normal values from a fixed seed, filled column by column.
+inline Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal;
+    Eigen::MatrixXd m(rows, cols);
+    for (Eigen::Index j = 0; j < cols; ++j) {
+        for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(engine);
+    }
+    return m;
+}
+
+/// T × N Gaussian signals with correlated columns: white noise (filled row by row) times I + mixing·G,
+/// G standard normal, all from one fixed seed.
+inline Eigen::MatrixXd mixed_signals(int t, int n, unsigned seed, double mixing) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal;
+    Eigen::MatrixXd white(t, n), mix(n, n);
+    for (int i = 0; i < t; ++i)
+        for (int j = 0; j < n; ++j) white(i, j) = normal(rng);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) mix(i, j) = (i == j ? 1.0 : 0.0) + mixing * normal(rng);
+    return white * mix;
+}
 
 /// A fresh folder under the system temp directory, removed when the object dies.
 class TempDir {

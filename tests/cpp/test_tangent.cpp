@@ -33,16 +33,7 @@ Eigen::MatrixXd random_spd(int n, unsigned seed, double lo = 0.2, double hi = 5.
 }
 
 /// T × N signals with a subject-specific mixing, from a fixed seed.
-TimeSeries subject_signals(int t, int n, unsigned seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd white(t, n), mix(n, n);
-    for (int i = 0; i < t; ++i)
-        for (int j = 0; j < n; ++j) white(i, j) = normal(rng);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) mix(i, j) = (i == j ? 1.0 : 0.0) + 0.25 * normal(rng);
-    return white * mix;
-}
+TimeSeries subject_signals(int t, int n, unsigned seed) { return test::mixed_signals(t, n, seed, 0.25); }
 
 }  // namespace
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import warnings
 
 import nibabel as nib
@@ -134,3 +136,20 @@ def bold_and_labels(tmp_path, rng):
 # Subprocesses (the `rewire` command line) must import the same rewire as the tests: the installed
 # package under scripts/test, the working tree under PYTHONPATH=python.
 REWIRE_PATH = os.path.dirname(os.path.dirname(os.path.abspath(rewire.__file__)))
+
+# The repository root: the command line runs from there, as a user runs it from the checkout.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_cli(*args, timeout=300):
+    """The command line as a user runs it: a fresh interpreter, `python -m rewire.cli`, importing the
+    same rewire as the tests."""
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
+    return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def text(value):
+    """An HDF5 string as h5py returns it (bytes or str) as str."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+

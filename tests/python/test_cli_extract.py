@@ -1,25 +1,15 @@
 """`rewire extract` on the command line: the TSV it writes, its errors, --help and --version."""
 import argparse
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import rewire
-from conftest import REWIRE_PATH
 from rewire import cli
-from conftest import grid_affine, save
+from conftest import grid_affine, run_cli, save
 
 PYTHON_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "python")
-
-
-def run_cli(*args):
-    """The command line as a user runs it: a fresh interpreter, `python -m rewire.cli`."""
-    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
-    return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
-                          text=True, env=env, timeout=120)
 
 
 def printed(values):

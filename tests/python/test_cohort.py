@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import rewire
+from conftest import text
 from rewire.simulate import SimulationOptions, simulate_study
 
 h5py = pytest.importorskip("h5py")
@@ -16,10 +17,6 @@ pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atl
 SIMULATION = dict(subjects=2, timepoints=60, resolution=4, effect=0.5, seed=23)
 SUBJECTS = ["sub-01", "sub-02", "sub-03", "sub-04"]
 REGIONS = 116
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture(scope="module")

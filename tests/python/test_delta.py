@@ -1,21 +1,18 @@
 """rewire.delta / `rewire delta`: each subject's post − pre change, pairing, outputs, the planted effect."""
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import rewire
-from conftest import REWIRE_PATH
+from conftest import run_cli, text
 from rewire.simulate import SimulationOptions, simulate_study
 
 h5py = pytest.importorskip("h5py")
 pd = pytest.importorskip("pandas")
 
 AAL = "/usr/share/mricron/templates/aal.nii.gz"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atlas not installed")
 
 # 2 subjects per group, 100 volumes on the 4 mm grid; the therapy group's amygdala–medial-orbitofrontal
@@ -24,16 +21,6 @@ SIMULATION = dict(subjects=2, timepoints=100, resolution=4, effect=0.5, seed=11)
 SUBJECTS = ["sub-01", "sub-02", "sub-03", "sub-04"]
 REGIONS = 116
 EDGES = REGIONS * (REGIONS - 1) // 2
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def run_cli(*args):
-    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
-    return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
-                          text=True, env=env, timeout=300, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -2,35 +2,26 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import rewire
-from conftest import REWIRE_PATH
+from conftest import run_cli, text
 
 h5py = pytest.importorskip("h5py")
 pd = pytest.importorskip("pandas")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not os.path.isfile("/usr/share/mricron/templates/aal.nii.gz"),
                                 reason="mricron AAL atlas not installed")
 REGIONS = 116
 EDGES = REGIONS * (REGIONS - 1) // 2
 
 
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    env = {**os.environ, "PYTHONPATH": REWIRE_PATH}
-    result = subprocess.run([sys.executable, "-m", "rewire.cli", "demo", str(out)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = run_cli("demo", out, timeout=600)
     with open(out / "study" / "ground_truth.json", encoding="utf-8") as f:
         truth = json.load(f)
     return out, result, truth

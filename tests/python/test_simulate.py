@@ -5,14 +5,12 @@ correlations, the AAL label table is parsed here.
 """
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import rewire
-from conftest import REWIRE_PATH
+from conftest import run_cli
 from rewire.simulate import (GROUPS, SESSIONS, SimulationOptions, bids_paths, mni_grid,
                              simulate_run, simulate_study)
 
@@ -21,7 +19,6 @@ pd = pytest.importorskip("pandas")
 
 AAL = "/usr/share/mricron/templates/aal.nii.gz"
 AAL_TABLE = "/usr/share/mricron/templates/aal.nii.txt"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atlas not installed")
 
 # Main study: large effect and 200 volumes so the planted change stands well clear of sampling noise.
@@ -371,12 +368,6 @@ def test_unattainable_effect_fails_before_writing(tmp_path):
     with pytest.raises(ValueError, match="positive definite"):
         simulate_study(tmp_path / "out", SimulationOptions(**{**SMALL, "effect": 0.9}))
     assert not any(files for _, _, files in os.walk(tmp_path))
-
-
-def run_cli(*args):
-    env = {**os.environ, "PYTHONPATH": REWIRE_PATH}
-    return subprocess.run([sys.executable, "-m", "rewire.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_cli_simulate(tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import rewire
-from conftest import REWIRE_PATH
+from conftest import REWIRE_PATH, ROOT, run_cli, text
 from rewire.bids import discover
 from rewire.simulate import SimulationOptions, bids_paths, simulate_study
 
@@ -27,7 +27,6 @@ nib = pytest.importorskip("nibabel")
 pd = pytest.importorskip("pandas")
 
 AAL = "/usr/share/mricron/templates/aal.nii.gz"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atlas not installed")
 
 # 2 subjects per group, 2 sessions: 8 runs on the 4 mm grid (46 × 55 × 46), 100 volumes, 116 AAL regions.
@@ -38,19 +37,9 @@ EDGES = REGIONS * (REGIONS - 1) // 2
 STRATEGY = "simple"
 
 
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
-    return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT)
-
-
 def digest(path):
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture(scope="module")
