@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include <hdf5.h>
@@ -355,32 +356,45 @@ struct CohortStore::Impl {
         }
     }
 
-    bool committed(const std::string& subject, const std::string& session) const {
+    /// What the file says of one run, from one look at its group.
+    struct RunState {
+        bool committed = false;
+        std::string exclusion;  ///< why a committed run is excluded; empty when it is included
+        bool included() const { return committed && exclusion.empty(); }
+    };
+
+    RunState state(const std::string& subject, const std::string& session) const {
         const std::string group_path = run_path(subject, session);
-        if (!exists(file.get(), group_path)) return false;
+        RunState result;
+        if (!exists(file.get(), group_path)) return result;
         Handle group = open_group(file.get(), group_path, false);
-        return has_attribute(group.get(), "committed") &&
-               read_attribute_number<std::int64_t>(group.get(), "committed", H5T_NATIVE_INT64) == 1;
+        result.committed = has_attribute(group.get(), "committed") &&
+                           read_attribute_number<std::int64_t>(group.get(), "committed", H5T_NATIVE_INT64) == 1;
+        if (result.committed && has_attribute(group.get(), "excluded")) {
+            result.exclusion = read_attribute(group.get(), "excluded");
+        }
+        return result;
     }
 
-    /// Why a committed run is excluded; empty when it is included.
-    std::string exclusion(const std::string& subject, const std::string& session) const {
-        Handle group = open_group(file.get(), run_path(subject, session), false);
-        return has_attribute(group.get(), "excluded") ? read_attribute(group.get(), "excluded") : std::string();
+    bool committed(const std::string& subject, const std::string& session) const {
+        return state(subject, session).committed;
     }
 
-    /// Committed runs as (subject, session), sorted, excluded ones included.
-    std::vector<std::pair<std::string, std::string>> committed_runs() const {
-        std::vector<std::pair<std::string, std::string>> result;
+    /// Committed runs, sorted, excluded ones included (with their reasons).
+    std::vector<ExcludedRun> committed_runs() const {
+        std::vector<ExcludedRun> result;
         if (!exists(file.get(), "runs")) return result;
         Handle runs = open_group(file.get(), "runs", false);
         for (const auto& subject : children(runs.get())) {
             Handle subject_group = open_group(runs.get(), subject, false);
             for (const auto& session : children(subject_group.get())) {
-                if (committed(subject, session)) result.emplace_back(subject, session);
+                RunState run = state(subject, session);
+                if (run.committed) result.push_back({subject, session, std::move(run.exclusion)});
             }
         }
-        std::sort(result.begin(), result.end());
+        std::sort(result.begin(), result.end(), [](const ExcludedRun& a, const ExcludedRun& b) {
+            return std::tie(a.subject, a.session) < std::tie(b.subject, b.session);
+        });
         return result;
     }
 };
@@ -528,18 +542,16 @@ std::vector<std::pair<std::string, std::string>> CohortStore::runs() const {
     QuietErrors quiet;
     std::vector<std::pair<std::string, std::string>> result;
     for (auto& run : self().committed_runs()) {
-        if (self().exclusion(run.first, run.second).empty()) result.push_back(std::move(run));
+        if (run.reason.empty()) result.emplace_back(std::move(run.subject), std::move(run.session));
     }
     return result;
 }
 
 std::vector<ExcludedRun> CohortStore::excluded_runs() const {
     QuietErrors quiet;
-    std::vector<ExcludedRun> result;
-    for (const auto& [subject, session] : self().committed_runs()) {
-        std::string reason = self().exclusion(subject, session);
-        if (!reason.empty()) result.push_back({subject, session, std::move(reason)});
-    }
+    std::vector<ExcludedRun> result = self().committed_runs();
+    result.erase(std::remove_if(result.begin(), result.end(), [](const ExcludedRun& r) { return r.reason.empty(); }),
+                 result.end());
     return result;
 }
 
@@ -667,7 +679,7 @@ EdgeStack CohortStore::edges(const std::string& kind, const std::string& session
     EdgeStack stack;
     std::vector<Eigen::Index> keep;
     for (std::size_t s = 0; s < subjects.size() && static_cast<Eigen::Index>(s) < all.rows(); ++s) {
-        if (self().committed(subjects[s], session) && self().exclusion(subjects[s], session).empty()) {
+        if (self().state(subjects[s], session).included()) {
             keep.push_back(static_cast<Eigen::Index>(s));
             stack.subjects.push_back(subjects[s]);
         }
