@@ -72,6 +72,18 @@ struct Component {
     double p = 1.0;                   ///< FWE-corrected p-value (filled by nbs())
 };
 
+namespace detail {
+
+/// Each component's nodes (collected twice per edge) ascending and unique.
+inline void sort_nodes(std::vector<Component>& components) {
+    for (auto& c : components) {
+        std::sort(c.nodes.begin(), c.nodes.end());
+        c.nodes.erase(std::unique(c.nodes.begin(), c.nodes.end()), c.nodes.end());
+    }
+}
+
+}  // namespace detail
+
 /// Components of the edges marked in `mask` (E, rewire's edge order) over `nodes` nodes; sign from
 /// `statistic` (+1, −1, or 0 when a component holds both signs). Sorted by extent, largest first.
 inline std::vector<Component> edge_components(Eigen::Index nodes, const std::vector<char>& mask,
@@ -105,10 +117,7 @@ inline std::vector<Component> edge_components(Eigen::Index nodes, const std::vec
             if ((statistic[e] >= 0 ? 1 : -1) != c.sign) c.sign = 0;
         }
     }
-    for (auto& c : out) {
-        std::sort(c.nodes.begin(), c.nodes.end());
-        c.nodes.erase(std::unique(c.nodes.begin(), c.nodes.end()), c.nodes.end());
-    }
+    detail::sort_nodes(out);
     std::stable_sort(out.begin(), out.end(), [](const Component& a, const Component& b) { return a.extent > b.extent; });
     return out;
 }
@@ -142,57 +151,33 @@ public:
     }
 
     Eigen::VectorXd enhance(const Eigen::Ref<const Eigen::VectorXd>& statistic) const override {
-        check_edges(statistic.size());
-        Scratch s;
-        const Eigen::VectorXd copy = statistic;
-        build(copy.data(), s);
         Eigen::VectorXd out = Eigen::VectorXd::Zero(statistic.size());
-        Eigen::Index e = 0;
-        for (Eigen::Index i = 0; i < nodes_; ++i) {
-            for (Eigen::Index j = i + 1; j < nodes_; ++j, ++e) {
-                const int side = side_of(copy[e]);
-                if (side < 0) continue;
-                auto& f = s.forest[side];
-                out[e] = measure(f, static_cast<std::size_t>(f.find(static_cast<std::int32_t>(i))));
-            }
-        }
+        for_each_supra_edge(statistic, [&](Eigen::Index e, Eigen::Index, Eigen::Index, int, detail::NodeForest& f,
+                                           std::int32_t root) { out[e] = measure(f, static_cast<std::size_t>(root)); });
         return out;
     }
 
     /// The observed components (p not yet set), largest measure first.
     std::vector<Component> components(const Eigen::Ref<const Eigen::VectorXd>& statistic) const {
-        check_edges(statistic.size());
-        Scratch s;
-        const Eigen::VectorXd copy = statistic;
-        build(copy.data(), s);
         std::map<std::pair<int, std::int32_t>, std::size_t> index;
         std::vector<Component> out;
-        Eigen::Index e = 0;
-        for (Eigen::Index i = 0; i < nodes_; ++i) {
-            for (Eigen::Index j = i + 1; j < nodes_; ++j, ++e) {
-                const int side = side_of(copy[e]);
-                if (side < 0) continue;
-                auto& f = s.forest[side];
-                const std::int32_t root = f.find(static_cast<std::int32_t>(i));
-                auto found = index.find({side, root});
-                if (found == index.end()) {
-                    found = index.emplace(std::make_pair(side, root), out.size()).first;
-                    out.emplace_back();
-                    Component& c = out.back();
-                    c.extent = f.edges[static_cast<std::size_t>(root)];
-                    c.intensity = f.intensity[static_cast<std::size_t>(root)];
-                    c.sign = options_.mixed_signs ? 0 : (sign_of_side(side) > 0 ? 1 : -1);
-                }
-                Component& c = out[found->second];
-                c.edges.push_back(e);
-                c.nodes.push_back(i);
-                c.nodes.push_back(j);
+        for_each_supra_edge(statistic, [&](Eigen::Index e, Eigen::Index i, Eigen::Index j, int side,
+                                           detail::NodeForest& f, std::int32_t root) {
+            auto found = index.find({side, root});
+            if (found == index.end()) {
+                found = index.emplace(std::make_pair(side, root), out.size()).first;
+                out.emplace_back();
+                Component& c = out.back();
+                c.extent = f.edges[static_cast<std::size_t>(root)];
+                c.intensity = f.intensity[static_cast<std::size_t>(root)];
+                c.sign = options_.mixed_signs ? 0 : (sign_of_side(side) > 0 ? 1 : -1);
             }
-        }
-        for (auto& c : out) {
-            std::sort(c.nodes.begin(), c.nodes.end());
-            c.nodes.erase(std::unique(c.nodes.begin(), c.nodes.end()), c.nodes.end());
-        }
+            Component& c = out[found->second];
+            c.edges.push_back(e);
+            c.nodes.push_back(i);
+            c.nodes.push_back(j);
+        });
+        detail::sort_nodes(out);
         std::stable_sort(out.begin(), out.end(),
                          [this](const Component& a, const Component& b) { return value(a) > value(b); });
         return out;
@@ -209,6 +194,25 @@ private:
     };
 
     int sides() const { return options_.tail == Tail::two_sided && !options_.mixed_signs ? 2 : 1; }
+
+    /// Builds the components of `statistic` and calls visit(e, i, j, side, forest, root) for every
+    /// supra-threshold edge e = (i, j), in edge order, with the root of its component.
+    template <typename Visit>
+    void for_each_supra_edge(const Eigen::Ref<const Eigen::VectorXd>& statistic, Visit&& visit) const {
+        check_edges(statistic.size());
+        Scratch s;
+        const Eigen::VectorXd copy = statistic;
+        build(copy.data(), s);
+        Eigen::Index e = 0;
+        for (Eigen::Index i = 0; i < nodes_; ++i) {
+            for (Eigen::Index j = i + 1; j < nodes_; ++j, ++e) {
+                const int side = side_of(copy[e]);
+                if (side < 0) continue;
+                auto& f = s.forest[side];
+                visit(e, i, j, side, f, f.find(static_cast<std::int32_t>(i)));
+            }
+        }
+    }
     double sign_of_side(int side) const {
         if (options_.tail == Tail::less) return -1.0;
         return side == 0 ? 1.0 : -1.0;
