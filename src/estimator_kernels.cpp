@@ -19,6 +19,14 @@ namespace rewire::detail::kernels {
                     std::int64_t ldb, double* c, std::int64_t ldc);                                          \
     bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
                     std::int64_t ldv);                                                                       \
+    bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,  \
+                         std::int64_t ldv);                                                                  \
+    void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, std::int64_t ldm,         \
+                double* out, std::int64_t ldo);                                                              \
+    void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out, \
+                   std::int64_t ldo);                                                                        \
+    void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m,           \
+                               std::int64_t ldm, bool inverse, double* out, std::int64_t ldo);               \
     bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);                           \
     double cholesky(std::int64_t n, const double* a, std::int64_t lda, double* l, std::int64_t ldl);        \
     void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first,          \
@@ -37,6 +45,10 @@ struct Table {
     decltype(&generic::gemm_tn) gemm_tn;
     decltype(&generic::symm_lower) symm;
     decltype(&generic::eigh_lower) eigh;
+    decltype(&generic::eigh_lower_fast) eigh_fast;
+    decltype(&generic::whiten) whiten;
+    decltype(&generic::recompose) recompose;
+    decltype(&generic::triangular_congruence) triangular_congruence;
     decltype(&generic::is_positive_definite) positive_definite;
     decltype(&generic::cholesky) cholesky;
     decltype(&generic::lower_inverse_block) lower_inverse_block;
@@ -44,8 +56,8 @@ struct Table {
 
 #define REWIRE_KERNEL_TABLE(variant) \
     Table {                          \
-        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, \
-            &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block            \
+        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, &variant::eigh_lower_fast, \
+            &variant::whiten, &variant::recompose, &variant::triangular_congruence, &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block            \
     }
 
 bool cpu_runs(const char* name) {
@@ -100,6 +112,26 @@ void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t ld
 
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv) {
     return table().eigh(n, a, lda, values, vectors, ldv);
+}
+
+bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,
+                     std::int64_t ldv) {
+    return table().eigh_fast(n, a, lda, values, vectors, ldv);
+}
+
+void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, std::int64_t ldm, double* out,
+            std::int64_t ldo) {
+    table().whiten(n, w, ldw, m, ldm, out, ldo);
+}
+
+void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out,
+               std::int64_t ldo) {
+    table().recompose(n, vectors, ldv, values, out, ldo);
+}
+
+void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m, std::int64_t ldm,
+                           bool inverse, double* out, std::int64_t ldo) {
+    table().triangular_congruence(n, l, ldl, m, ldm, inverse, out, ldo);
 }
 
 bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda) {

@@ -93,6 +93,22 @@ void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t ld
 /// Eigendecomposition of symmetric A (lower triangle read): ascending `values` (n), orthonormal
 /// `vectors` (n × n). False when the solver did not converge.
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
+/// eigh_lower's fast path alone (tridiagonalization, bisection and Rayleigh-quotient iteration by
+/// twisted factorizations; src/symmetric_eigensolver.inc): false when it does not apply — n < 24, a
+/// (nearly) split tridiagonal form, eigenvalues closer than 1e-6·‖A‖ — and eigh_lower would fall back
+/// to Eigen's QR solver. For tests and benchmarks.
+bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,
+                     std::int64_t ldv);
+/// W M W (n × n into `out`) for symmetric W (both triangles read) and symmetric M (lower triangle read).
+void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, std::int64_t ldm, double* out,
+            std::int64_t ldo);
+/// V diag(f) Vᵀ (n × n into `out`, exactly symmetric) for n × n `vectors` V and n `values` f.
+void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out,
+               std::int64_t ldo);
+/// Lower triangle of L⁻¹ M L⁻ᵀ (`inverse`) or of L M Lᵀ (n × n into `out`) for lower triangular L and
+/// symmetric M (lower triangle read): two triangular solves or products.
+void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m, std::int64_t ldm,
+                           bool inverse, double* out, std::int64_t ldo);
 /// Whether symmetric A (lower triangle read) has a Cholesky factor, i.e. is positive definite.
 bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);
 /// Cholesky factor L (n × n, lower; upper triangle zero) of SPD A (lower triangle read); returns the

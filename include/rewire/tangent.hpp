@@ -25,26 +25,11 @@ namespace rewire {
 
 namespace detail {
 
-/// V diag(values) V' for orthonormal `vectors` (N × N), built as Σ_{f>0} b b' − Σ_{f<0} b b' with
-/// b = v √|f| (two rank updates: half the flops of a general product, and symmetric by construction).
+/// V diag(values) V' for orthonormal `vectors` (N × N), exactly symmetric.
 inline Eigen::MatrixXd form_symmetric(const Eigen::MatrixXd& vectors, const Eigen::VectorXd& values) {
     const Eigen::Index n = vectors.rows();
-    Eigen::Index positive = 0;
-    for (Eigen::Index i = 0; i < values.size(); ++i) positive += values[i] > 0.0;
-    const Eigen::Index negative = values.size() - positive;
-    Eigen::MatrixXd up(n, positive), down(n, negative);
-    Eigen::Index p = 0, q = 0;
-    for (Eigen::Index i = 0; i < values.size(); ++i) {
-        if (values[i] > 0.0) {
-            up.col(p++) = vectors.col(i) * std::sqrt(values[i]);
-        } else {
-            down.col(q++) = vectors.col(i) * std::sqrt(-values[i]);
-        }
-    }
-    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(n, n);
-    kernels::syrk_lower(n, positive, up.data(), n, false, 1.0, out.data(), n);
-    kernels::syrk_lower(n, negative, down.data(), n, false, -1.0, out.data(), n);
-    out.triangularView<Eigen::StrictlyUpper>() = out.transpose();
+    Eigen::MatrixXd out(n, n);
+    kernels::recompose(n, vectors.data(), n, values.data(), out.data(), n);
     return out;
 }
 
@@ -77,23 +62,33 @@ inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who
     }
 }
 
-/// A·M·A for symmetric A and M (lower triangles read): two selfadjoint products.
-inline Eigen::MatrixXd congruence(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m) {
-    const Eigen::Index n = a.rows();
-    Eigen::MatrixXd ma(n, n), out(n, n);
-    kernels::symm_lower(n, n, m.data(), n, a.data(), n, ma.data(), n);
-    kernels::symm_lower(n, n, a.data(), n, ma.data(), n, out.data(), n);
-    return out;
-}
-
-/// log(A·M·A) of an SPD M whitened by A; throws NumericalError when the whitened matrix is not SPD.
-inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& a, const Eigen::MatrixXd& m, const char* who) {
-    auto solver = eigh(congruence(a, m), who);
+/// log of an SPD matrix whose lower triangle holds a whitened covariance; throws NumericalError when
+/// it is not positive definite.
+inline Eigen::MatrixXd log_of_whitened(const Eigen::MatrixXd& whitened, const char* who) {
+    auto solver = eigh(whitened, who);
     if (!(solver.values.minCoeff() > 0.0)) {
         throw NumericalError(std::string(who) + ": a whitened covariance is not positive definite (smallest "
                              "eigenvalue " + std::to_string(solver.values.minCoeff()) + ")");
     }
     return form_symmetric(solver.vectors, solver.values.array().log().matrix());
+}
+
+/// log(W·M·W) of an SPD M whitened by a symmetric W (nilearn's whitening, W = G^{-1/2}).
+inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& w, const Eigen::MatrixXd& m, const char* who) {
+    const Eigen::Index n = w.rows();
+    Eigen::MatrixXd whitened(n, n);
+    kernels::whiten(n, w.data(), n, m.data(), n, whitened.data(), n);
+    return log_of_whitened(whitened, who);
+}
+
+/// log(L⁻¹·M·L⁻ᵀ) of an SPD M whitened by the Cholesky factor L of G (G = L Lᵀ). It equals
+/// Rᵀ log(G^{-1/2} M G^{-1/2}) R for the orthogonal R = G^{-1/2} L, at half the flops of the
+/// symmetric whitening.
+inline Eigen::MatrixXd cholesky_whitened_log(const Eigen::MatrixXd& l, const Eigen::MatrixXd& m, const char* who) {
+    const Eigen::Index n = l.rows();
+    Eigen::MatrixXd whitened = Eigen::MatrixXd::Zero(n, n);
+    kernels::triangular_congruence(n, l.data(), n, m.data(), n, true, whitened.data(), n);
+    return log_of_whitened(whitened, who);
 }
 
 }  // namespace detail
@@ -210,10 +205,16 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     double norm_old = std::numeric_limits<double>::infinity();
     double step = 1.0;
     const double size = static_cast<double>(n) * static_cast<double>(n);
+    Eigen::MatrixXd l = Eigen::MatrixXd::Zero(n, n);
     for (int iteration = 0; iteration < options.max_iter; ++iteration) {
-        auto g = detail::eigh(out.mean, "geometric mean");
-        detail::require_positive(g.values, "geometric mean");
-        const Eigen::MatrixXd inv_sqrt = detail::form_symmetric(g.vectors, g.values.array().rsqrt().matrix());
+        // nilearn whitens by G^{-1/2}; whitening by the Cholesky factor L of G instead rotates every log
+        // by the same orthogonal R = G^{-1/2} L, which leaves the gradient norm unchanged and turns the
+        // step G^{1/2} exp(step · R L̄ Rᵀ) G^{1/2} into L exp(step · L̄) Lᵀ: the same iterates, without
+        // an eigendecomposition of G and at half the cost per subject.
+        if (detail::kernels::cholesky(n, out.mean.data(), n, l.data(), n) < 0.0) {
+            throw InvalidInput("geometric mean: the mean of iteration " + std::to_string(iteration) +
+                               " is not positive definite");
+        }
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
         for (Eigen::Index first = 0; first < count; first += batch) {
             const Eigen::Index last = std::min(count, first + batch);
@@ -222,7 +223,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
             for (Eigen::Index k = first; k < last; ++k) {
                 const auto i = static_cast<std::size_t>(k - first);
                 try {
-                    logs[i] = detail::whitened_log(inv_sqrt, matrices[static_cast<std::size_t>(k)], "geometric mean");
+                    logs[i] = detail::cholesky_whitened_log(l, matrices[static_cast<std::size_t>(k)], "geometric mean");
                 } catch (const std::exception& e) {
                     errors[i] = "matrix " + std::to_string(k) + ": " + e.what();
                 }
@@ -234,12 +235,11 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         }
         logs_mean /= static_cast<double>(count);
         norm = logs_mean.norm();
-        // Move along the geodesic: G ← G^{1/2} exp(step · L) G^{1/2}.
-        const Eigen::MatrixXd sqrt_g = detail::form_symmetric(g.vectors, g.values.array().sqrt().matrix());
-        auto l = detail::eigh(logs_mean, "geometric mean");
+        auto gradient = detail::eigh(logs_mean, "geometric mean");
         const Eigen::MatrixXd step_exp =
-            detail::form_symmetric(l.vectors, (step * l.values.array()).exp().matrix());
-        out.mean = detail::congruence(sqrt_g, step_exp);
+            detail::form_symmetric(gradient.vectors, (step * gradient.values.array()).exp().matrix());
+        detail::kernels::triangular_congruence(n, l.data(), n, step_exp.data(), n, false, out.mean.data(), n);
+        out.mean.triangularView<Eigen::StrictlyUpper>() = out.mean.transpose();
         out.iterations = iteration + 1;
         if (norm < norm_old) {
             norm_old = norm;

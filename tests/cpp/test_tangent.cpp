@@ -38,12 +38,13 @@ TimeSeries subject_signals(int t, int n, unsigned seed) { return test::mixed_sig
 }  // namespace
 
 TEST_CASE("SPD matrix functions: sqrtm² = A, W A W = I, logm ∘ expm = identity", "[tangent]") {
-    const Eigen::MatrixXd a = random_spd(9, 1);
+    const int n = GENERATE(9, 60);  // 60: the fast eigensolver's path (n ≥ 24)
+    const Eigen::MatrixXd a = random_spd(n, 1);
     const Eigen::MatrixXd root = sqrtm(a);
     CHECK(max_abs(root * root - a) <= 1e-12 * max_abs(a));
     const Eigen::MatrixXd w = inv_sqrtm(a);
-    CHECK(max_abs(w * a * w - Eigen::MatrixXd::Identity(9, 9)) <= 1e-12);
-    Eigen::MatrixXd s = random_spd(9, 2) - 2.0 * Eigen::MatrixXd::Identity(9, 9);  // symmetric, indefinite
+    CHECK(max_abs(w * a * w - Eigen::MatrixXd::Identity(n, n)) <= 1e-12);
+    Eigen::MatrixXd s = random_spd(n, 2) - 2.0 * Eigen::MatrixXd::Identity(n, n);  // symmetric, indefinite
     CHECK(max_abs(logm(expm(s)) - s) <= 1e-12 * max_abs(s));
     // On a diagonal matrix the functions act entry by entry.
     const Eigen::Vector3d d(0.5, 2.0, 3.0);
@@ -74,7 +75,8 @@ TEST_CASE("geometric mean of commuting matrices is the entrywise geometric mean"
 }
 
 TEST_CASE("geometric mean of two matrices is the midpoint A#B", "[tangent]") {
-    const Eigen::MatrixXd a = random_spd(6, 4), b = random_spd(6, 5);
+    const int n = GENERATE(6, 48);  // 48: the fast eigensolver's path (n ≥ 24)
+    const Eigen::MatrixXd a = random_spd(n, 4), b = random_spd(n, 5);
     // A#B = A^{1/2} (A^{-1/2} B A^{-1/2})^{1/2} A^{1/2} (Bhatia 2007, Positive Definite Matrices, 4.1).
     const Eigen::MatrixXd ra = sqrtm(a), wa = inv_sqrtm(a);
     const Eigen::MatrixXd midpoint = ra * sqrtm(wa * b * wa) * ra;
@@ -85,15 +87,16 @@ TEST_CASE("geometric mean of two matrices is the midpoint A#B", "[tangent]") {
     CHECK(g.converged);
     CHECK(max_abs(g.mean - midpoint) <= 1e-9 * max_abs(midpoint));
     // Congruence invariance: mean(X A X', X B X') = X mean(A, B) X'.
-    Eigen::MatrixXd x = random_spd(6, 6) + 0.3 * Eigen::MatrixXd::Ones(6, 6);
+    Eigen::MatrixXd x = random_spd(n, 6) + 0.3 * Eigen::MatrixXd::Ones(n, n);
     const GeometricMean gx = geometric_mean({x * a * x.transpose(), x * b * x.transpose()}, o);
     const Eigen::MatrixXd moved = x * midpoint * x.transpose();
     CHECK(max_abs(gx.mean - moved) <= 1e-8 * max_abs(moved));
 }
 
 TEST_CASE("tangent vectors: zero at the mean, sum to zero over the group, reference reusable", "[tangent]") {
+    const int n = GENERATE(8, 40);
     std::vector<TimeSeries> group;
-    for (unsigned k = 0; k < 6; ++k) group.push_back(subject_signals(120 + 10 * static_cast<int>(k), 8, 20 + k));
+    for (unsigned k = 0; k < 6; ++k) group.push_back(subject_signals(120 + 10 * static_cast<int>(k), n, 20 + k));
     TangentOptions o;
     o.mean.tol = 1e-13;
     o.mean.max_iter = 100;
@@ -102,23 +105,24 @@ TEST_CASE("tangent vectors: zero at the mean, sum to zero over the group, refere
     REQUIRE(vectors.size() == 6);
     REQUIRE(space.summary().converged);
     // The geometric mean is where the mean of the logs vanishes (the gradient of the objective).
-    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(8, 8);
+    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(n, n);
     for (const auto& v : vectors) {
         sum += v;
         CHECK(max_abs(v - v.transpose()) == 0.0);
     }
     CHECK(max_abs(sum) <= 1e-9);
-    CHECK(max_abs(space.whitening() * space.mean() * space.whitening() - Eigen::MatrixXd::Identity(8, 8)) <= 1e-12);
+    CHECK(max_abs(space.whitening() * space.mean() * space.whitening() - Eigen::MatrixXd::Identity(n, n)) <= 1e-12);
     CHECK(max_abs(space.transform_covariances({space.mean()})[0]) <= 1e-12);
     // A restored reference maps new sessions exactly as the fitted one.
     const TangentSpace restored = TangentSpace::from_reference(space.mean(), space.whitening(), o);
-    const std::vector<TimeSeries> later{subject_signals(150, 8, 99)};
+    const std::vector<TimeSeries> later{subject_signals(150, n, 99)};
     CHECK((restored.transform(later)[0].array() == space.transform(later)[0].array()).all());
 }
 
 TEST_CASE("tangent embedding is bit-identical for any thread count", "[tangent]") {
+    const int n = GENERATE(12, 40);
     std::vector<TimeSeries> group;
-    for (unsigned k = 0; k < 5; ++k) group.push_back(subject_signals(100, 12, 40 + k));
+    for (unsigned k = 0; k < 5; ++k) group.push_back(subject_signals(100, n, 40 + k));
     TangentOptions one;
     one.mean.threads = 1;
     TangentOptions three = one;
