@@ -77,6 +77,51 @@ auto with_signals(const py::array& array, F&& f) {
     return f(view);
 }
 
+/// A group of (T_k, N) float64 arrays as row-major views, read in place (an array that is not
+/// C-contiguous float64 is converted once and kept in `keep`, which must outlive the views).
+std::vector<RowMajorSignals> group_views(const py::sequence& subjects,
+                                         std::vector<py::array_t<double, py::array::c_style>>& keep) {
+    std::vector<RowMajorSignals> views;
+    keep.reserve(subjects.size());
+    views.reserve(subjects.size());
+    for (std::size_t k = 0; k < subjects.size(); ++k) {
+        auto c = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(subjects[k]);
+        if (!c) throw py::error_already_set();
+        if (c.ndim() != 2) {
+            throw InvalidInput("subject " + std::to_string(k) + ": expected a 2D (T, N) array, got " +
+                               std::to_string(c.ndim()) + " dimensions");
+        }
+        const auto rows = static_cast<Eigen::Index>(c.shape(0)), cols = static_cast<Eigen::Index>(c.shape(1));
+        views.emplace_back(c.data(), rows, cols, Eigen::OuterStride<>(cols));
+        keep.push_back(std::move(c));
+    }
+    return views;
+}
+
+/// N × N matrices as one (S, N, N) array, filled without the GIL.
+py::array_t<double> stacked(const std::vector<Eigen::MatrixXd>& matrices) {
+    const auto count = static_cast<py::ssize_t>(matrices.size());
+    const auto n = static_cast<py::ssize_t>(matrices.empty() ? 0 : matrices.front().rows());
+    py::array_t<double> out({count, n, n});
+    double* data = out.mutable_data();
+    py::gil_scoped_release release;
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+#pragma omp parallel for schedule(static)
+    for (py::ssize_t k = 0; k < count; ++k) {
+        Eigen::Map<RowMajor>(data + k * n * n, n, n) = matrices[static_cast<std::size_t>(k)];
+    }
+    return out;
+}
+
+/// f(views) on a group of arrays (group_views), without the GIL.
+template <typename F>
+auto with_group(const py::sequence& subjects, F&& f) {
+    std::vector<py::array_t<double, py::array::c_style>> keep;
+    const std::vector<RowMajorSignals> views = group_views(subjects, keep);
+    py::gil_scoped_release release;
+    return f(views);
+}
+
 }  // namespace
 
 void bind_estimators(py::module_& m) {
@@ -112,14 +157,10 @@ void bind_estimators(py::module_& m) {
 
     m.def(
         "estimate_group",
-        [](const std::vector<TimeSeries>& subjects, const std::string& kind, const std::string& estimator,
-           bool standardize, int threads) {
+        [](const py::sequence& subjects, const std::string& kind, const std::string& estimator, bool standardize,
+           int threads) {
             const EstimateOptions o = estimate_options(kind, estimator, standardize, threads);
-            std::vector<Estimate> all;
-            {
-                py::gil_scoped_release release;
-                all = estimate_group(subjects, o);
-            }
+            std::vector<Estimate> all = with_group(subjects, [&](const auto& views) { return estimate_group(views, o); });
             py::list out;
             for (auto& e : all) out.append(estimate_dict(std::move(e)));
             return out;
@@ -205,17 +246,35 @@ void bind_estimators(py::module_& m) {
             "mean"_a, "whitening"_a, "estimator"_a = "ledoit_wolf", "max_iter"_a = 30, "tol"_a = 1e-7,
             "threads"_a = 0)
         .def(
-            "fit", [](TangentSpace& s, const std::vector<TimeSeries>& subjects) { s.fit(subjects); }, "subjects"_a,
-            py::call_guard<py::gil_scoped_release>())
+            "fit",
+            [](TangentSpace& s, const py::sequence& subjects) {
+                with_group(subjects, [&](const auto& views) { s.fit(views); });
+            },
+            "subjects"_a)
         .def(
             "fit_covariances",
             [](TangentSpace& s, const std::vector<Eigen::MatrixXd>& covariances) { s.fit_covariances(covariances); },
             "covariances"_a, py::call_guard<py::gil_scoped_release>())
-        .def("transform", &TangentSpace::transform, "subjects"_a, py::call_guard<py::gil_scoped_release>())
+        .def(
+            "transform",
+            [](const TangentSpace& s, const py::sequence& subjects) {
+                return stacked(with_group(subjects, [&](const auto& views) { return s.transform(views); }));
+            },
+            "subjects"_a, "Tangent vectors, (S, N, N).")
         .def("transform_covariances", &TangentSpace::transform_covariances, "covariances"_a,
              py::call_guard<py::gil_scoped_release>())
-        .def("fit_transform", &TangentSpace::fit_transform, "subjects"_a, py::call_guard<py::gil_scoped_release>())
-        .def("covariances", &TangentSpace::covariances, "subjects"_a, py::call_guard<py::gil_scoped_release>())
+        .def(
+            "fit_transform",
+            [](TangentSpace& s, const py::sequence& subjects) {
+                return stacked(with_group(subjects, [&](const auto& views) { return s.fit_transform(views); }));
+            },
+            "subjects"_a, "fit() then transform() on the same group, each covariance estimated once: (S, N, N).")
+        .def(
+            "covariances",
+            [](const TangentSpace& s, const py::sequence& subjects) {
+                return with_group(subjects, [&](const auto& views) { return s.covariances(views); });
+            },
+            "subjects"_a)
         .def_property_readonly("fitted", &TangentSpace::fitted)
         .def_property_readonly("mean", [](const TangentSpace& s) { return Eigen::MatrixXd(s.mean()); })
         .def_property_readonly("whitening", [](const TangentSpace& s) { return Eigen::MatrixXd(s.whitening()); })

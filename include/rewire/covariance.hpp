@@ -325,12 +325,14 @@ inline CovarianceEstimate oas(const Eigen::Ref<const Eigen::MatrixXd>& signals, 
     return estimate_covariance(signals, options);
 }
 
-/// Covariances of a group of T_k × N signals, one subject per thread (each subject's product is the
-/// same bits as estimate_covariance()). Throws InvalidInput naming the subject whose N differs from
-/// subject 0's, or, for the empirical estimator with `require_full_rank`, whose T ≤ N.
-inline std::vector<CovarianceEstimate> estimate_covariances(const std::vector<TimeSeries>& subjects,
-                                                            const CovarianceOptions& options = {},
-                                                            bool require_full_rank = false) {
+/// Covariances of a group of T_k × N signals (TimeSeries, or RowMajorSignals read in place), one
+/// subject per thread (each subject's product is the same bits as estimate_covariance()). Throws
+/// InvalidInput naming the subject whose N differs from subject 0's, or, for the empirical estimator
+/// with `require_full_rank`, whose T ≤ N.
+template <typename Signals>
+std::vector<CovarianceEstimate> estimate_covariances(const std::vector<Signals>& subjects,
+                                                     const CovarianceOptions& options = {},
+                                                     bool require_full_rank = false) {
     options.validate();
     if (subjects.empty()) throw InvalidInput("covariances: the group has no subjects");
     const Eigen::Index n = subjects.front().cols();

@@ -210,10 +210,11 @@ inline Estimate estimate(const RowMajorSignals& signals, const EstimateOptions& 
     return detail::estimate(signals, options);
 }
 
-/// estimate() of each subject of a group (T_k × N_k signals), one subject per thread; each result is
-/// the same bits as estimate() of that subject alone. Throws the first subject's error with its index.
-inline std::vector<Estimate> estimate_group(const std::vector<TimeSeries>& subjects,
-                                            const EstimateOptions& options = {}) {
+/// estimate() of each subject of a group (T_k × N_k signals: TimeSeries, or RowMajorSignals read in
+/// place), one subject per thread; each result is the same bits as estimate() of that subject alone.
+/// Throws the first subject's error with its index.
+template <typename Signals>
+std::vector<Estimate> estimate_group(const std::vector<Signals>& subjects, const EstimateOptions& options = {}) {
     options.validate();
     const auto count = static_cast<Eigen::Index>(subjects.size());
     const int threads = static_cast<int>(

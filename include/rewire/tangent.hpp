@@ -294,6 +294,8 @@ public:
 
     /// Fits the reference on a group of T_k × N signals (T may differ between subjects, N may not).
     TangentSpace& fit(const std::vector<TimeSeries>& subjects) { return fit_covariances(covariances(subjects)); }
+    /// fit() of row-major signals (numpy's layout), read in place.
+    TangentSpace& fit(const std::vector<RowMajorSignals>& subjects) { return fit_covariances(covariances(subjects)); }
 
     /// Fits the reference on N × N SPD covariances (one per subject).
     TangentSpace& fit_covariances(const std::vector<Eigen::MatrixXd>& covariances) {
@@ -306,6 +308,10 @@ public:
     /// Tangent vectors log(W C_k W) (N × N each) of T_k × N signals. Throws InvalidInput before fit or
     /// when N differs from the reference's.
     std::vector<Connectome> transform(const std::vector<TimeSeries>& subjects) const {
+        return transform_covariances(covariances(subjects));
+    }
+    /// transform() of row-major signals, read in place.
+    std::vector<Connectome> transform(const std::vector<RowMajorSignals>& subjects) const {
         return transform_covariances(covariances(subjects));
     }
 
@@ -342,14 +348,22 @@ public:
 
     /// fit() then transform() on the same group, estimating each covariance once.
     std::vector<Connectome> fit_transform(const std::vector<TimeSeries>& subjects) {
-        const auto c = covariances(subjects);
-        fit_covariances(c);
-        return transform_covariances(c);
+        return fit_transform_covariances(covariances(subjects));
+    }
+    /// fit_transform() of row-major signals, read in place.
+    std::vector<Connectome> fit_transform(const std::vector<RowMajorSignals>& subjects) {
+        return fit_transform_covariances(covariances(subjects));
     }
 
     /// Covariances of a group with this space's estimator, one subject per thread. Throws InvalidInput
     /// when the subjects' N differ, and, for the empirical estimator, when a subject has T ≤ N.
-    std::vector<Eigen::MatrixXd> covariances(const std::vector<TimeSeries>& subjects) const;
+    std::vector<Eigen::MatrixXd> covariances(const std::vector<TimeSeries>& subjects) const {
+        return covariances_of(subjects);
+    }
+    /// covariances() of row-major signals, read in place.
+    std::vector<Eigen::MatrixXd> covariances(const std::vector<RowMajorSignals>& subjects) const {
+        return covariances_of(subjects);
+    }
 
     bool fitted() const { return mean_.size() > 0; }
     Eigen::Index nodes() const { return mean_.rows(); }
@@ -360,21 +374,27 @@ public:
     const GeometricMean& summary() const { return summary_; }
 
 private:
+    std::vector<Connectome> fit_transform_covariances(const std::vector<Eigen::MatrixXd>& covariances) {
+        fit_covariances(covariances);
+        return transform_covariances(covariances);
+    }
+
+    template <typename Signals>
+    std::vector<Eigen::MatrixXd> covariances_of(const std::vector<Signals>& subjects) const {
+        CovarianceOptions options;
+        options.estimator = options_.estimator;
+        options.threads = options_.mean.threads;
+        auto estimates = estimate_covariances(subjects, options, true);
+        std::vector<Eigen::MatrixXd> out;
+        out.reserve(estimates.size());
+        for (auto& e : estimates) out.push_back(std::move(e.covariance));
+        return out;
+    }
+
     TangentOptions options_;
     Eigen::MatrixXd mean_;
     Eigen::MatrixXd whitening_;
     GeometricMean summary_;
 };
-
-inline std::vector<Eigen::MatrixXd> TangentSpace::covariances(const std::vector<TimeSeries>& subjects) const {
-    CovarianceOptions options;
-    options.estimator = options_.estimator;
-    options.threads = options_.mean.threads;
-    auto estimates = estimate_covariances(subjects, options, true);
-    std::vector<Eigen::MatrixXd> out;
-    out.reserve(estimates.size());
-    for (auto& e : estimates) out.push_back(std::move(e.covariance));
-    return out;
-}
 
 }  // namespace rewire
