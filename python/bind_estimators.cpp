@@ -125,6 +125,20 @@ auto with_group(const py::sequence& subjects, F&& f) {
 }  // namespace
 
 void bind_estimators(py::module_& m) {
+    m.def(
+        "eigh",
+        [](const Eigen::MatrixXd& symmetric) {
+            detail::Eigh e;
+            {
+                py::gil_scoped_release release;
+                e = detail::eigh(symmetric, "eigh");
+            }
+            return py::make_tuple(std::move(e.values), std::move(e.vectors));
+        },
+        "symmetric"_a,
+        "(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix (lower triangle read), by the "
+        "solver behind the tangent space's matrix functions (bisection and Rayleigh-quotient iteration on the "
+        "tridiagonal form; Eigen's QR when eigenvalues cluster). For tests and benchmarks.");
     m.def("kernel_variant", &detail::kernels::variant,
           "Instruction set of the estimator kernels in use: 'avx512', 'avx2' or 'generic' (REWIRE_KERNELS "
           "forces one).");

@@ -228,6 +228,30 @@ def test_tangent_reference_is_fixed_saved_and_reloaded(rng, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p != "reference.npz"]  # no temporary left behind
 
 
+def test_eigensolver_against_numpy(rng):
+    """The eigensolver behind logm/sqrtm/expm (its fast path on a whitened covariance, its QR fallback on
+    a repeated eigenvalue) against LAPACK through numpy."""
+    n = 200
+    x, y = (rng.standard_normal((600, n)) @ (np.eye(n) + 0.3 * rng.standard_normal((n, n)) / np.sqrt(n))
+            for _ in range(2))
+    values, vectors = np.linalg.eigh(np.cov(y, rowvar=False))
+    w = vectors @ np.diag(values ** -0.5) @ vectors.T
+    whitened = w @ np.cov(x, rowvar=False) @ w
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    repeated = q @ np.diag(np.r_[np.full(20, 2.0), np.linspace(3, 5, n - 20)]) @ q.T
+    for a in (whitened, repeated):
+        a = (a + a.T) / 2
+        got_values, got_vectors = rewire._core.eigh(a)
+        expected = np.linalg.eigvalsh(a)
+        assert np.abs(got_values - expected).max() <= 1e-12 * np.abs(expected).max()
+        assert np.abs(got_vectors.T @ got_vectors - np.eye(n)).max() <= 1e-12
+        assert np.abs(got_vectors @ np.diag(got_values) @ got_vectors.T - a).max() <= 1e-12 * np.abs(a).max()
+    with pytest.raises(ValueError, match="eigh: expected a non-empty square matrix, got 3 × 4"):
+        rewire._core.eigh(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="eigh: the matrix contains NaN"):
+        rewire._core.eigh(np.full((30, 30), np.nan))
+
+
 def test_tangent_reads_any_array_layout(rng):
     """C-ordered float64 arrays are read in place; Fortran-ordered, strided, float32 and nested lists are
     converted, with the same result."""
