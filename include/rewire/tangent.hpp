@@ -3,9 +3,10 @@
 // connectivity (Varoquaux et al. 2010, MICCAI, LNCS 6361:200), as nilearn's ConnectivityMeasure
 // (kind="tangent").
 //
-// The heavy steps (eigendecompositions, SYMM/SYRK products) run in the dispatched kernels of
-// covariance.hpp, which never thread: the parallelism is one subject per thread, and a group mean is
-// summed in subject order, so the result does not depend on the number of threads.
+// The heavy steps (eigendecompositions by src/symmetric_eigensolver.inc, whitening and V f(Λ) Vᵀ
+// products) run in the dispatched kernels of covariance.hpp, which never thread: the parallelism is one
+// subject per thread, and a group mean is summed in subject order, so the result does not depend on
+// the number of threads.
 #pragma once
 
 #include <cmath>
