@@ -15,8 +15,6 @@ namespace rewire::detail::kernels {
                     double alpha, double* c, std::int64_t ldc);                                              \
     void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,          \
                  const double* b, std::int64_t ldb, double* c, std::int64_t ldc);                            \
-    void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b,       \
-                    std::int64_t ldb, double* c, std::int64_t ldc);                                          \
     bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
                     std::int64_t ldv);                                                                       \
     bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,  \
@@ -43,7 +41,6 @@ struct Table {
     const char* name;
     decltype(&generic::syrk_lower) syrk;
     decltype(&generic::gemm_tn) gemm_tn;
-    decltype(&generic::symm_lower) symm;
     decltype(&generic::eigh_lower) eigh;
     decltype(&generic::eigh_lower_fast) eigh_fast;
     decltype(&generic::whiten) whiten;
@@ -54,10 +51,11 @@ struct Table {
     decltype(&generic::lower_inverse_block) lower_inverse_block;
 };
 
-#define REWIRE_KERNEL_TABLE(variant) \
-    Table {                          \
-        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::symm_lower, &variant::eigh_lower, &variant::eigh_lower_fast, \
-            &variant::whiten, &variant::recompose, &variant::triangular_congruence, &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block            \
+#define REWIRE_KERNEL_TABLE(variant)                                                                      \
+    Table {                                                                                               \
+        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::eigh_lower, &variant::eigh_lower_fast, \
+            &variant::whiten, &variant::recompose, &variant::triangular_congruence,                         \
+            &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block               \
     }
 
 bool cpu_runs(const char* name) {
@@ -103,11 +101,6 @@ void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t ld
 void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
              std::int64_t ldb, double* c, std::int64_t ldc) {
     table().gemm_tn(m, n, k, a, lda, b, ldb, c, ldc);
-}
-
-void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
-                double* c, std::int64_t ldc) {
-    table().symm(n, m, a, lda, b, ldb, c, ldc);
 }
 
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv) {

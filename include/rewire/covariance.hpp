@@ -87,9 +87,6 @@ void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t ld
 /// C (m × n) = Aᵀ B for A k × m and B k × n.
 void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
              std::int64_t ldb, double* c, std::int64_t ldc);
-/// C (n × m) = A B for symmetric A (n × n, lower triangle read) and B (n × m).
-void symm_lower(std::int64_t n, std::int64_t m, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
-                double* c, std::int64_t ldc);
 /// Eigendecomposition of symmetric A (lower triangle read): ascending `values` (n), orthonormal
 /// `vectors` (n × n). False when the solver did not converge.
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
