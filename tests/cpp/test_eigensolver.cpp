@@ -133,6 +133,8 @@ TEST_CASE("fast eigensolver declines clustered, repeated and split spectra; eigh
         values[20] = values[21] - 1e-9;
         a = with_spectrum(values, 19);
     }
+    SECTION("scaled by 1e-200 (squares would underflow)") { a = 1e-200 * whitened_covariance(n, 47); }
+    SECTION("scaled by 1e200 (squares would overflow)") { a = 1e200 * whitened_covariance(n, 53); }
     SECTION("block diagonal") {
         a = Eigen::MatrixXd::Zero(n, n);
         a.topLeftCorner(n / 2, n / 2) = whitened_covariance(n / 2, 23);
