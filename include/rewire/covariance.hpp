@@ -102,7 +102,7 @@ void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, 
 /// V diag(f) Vᵀ (n × n into `out`, exactly symmetric) for n × n `vectors` V and n `values` f.
 void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out,
                std::int64_t ldo);
-/// Lower triangle of L⁻¹ M L⁻ᵀ (`inverse`) or of L M Lᵀ (n × n into `out`) for lower triangular L and
+/// L⁻¹ M L⁻ᵀ (`inverse`) or L M Lᵀ (n × n into `out`, exactly symmetric) for lower triangular L and
 /// symmetric M (lower triangle read): two triangular solves or products.
 void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m, std::int64_t ldm,
                            bool inverse, double* out, std::int64_t ldo);

@@ -63,8 +63,8 @@ inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who
     }
 }
 
-/// log of an SPD matrix whose lower triangle holds a whitened covariance; throws NumericalError when
-/// it is not positive definite.
+/// log of a whitened covariance (lower triangle read); throws NumericalError when it is not positive
+/// definite.
 inline Eigen::MatrixXd log_of_whitened(const Eigen::MatrixXd& whitened, const char* who) {
     auto solver = eigh(whitened, who);
     if (!(solver.values.minCoeff() > 0.0)) {
@@ -87,7 +87,7 @@ inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& w, const Eigen::Matri
 /// symmetric whitening.
 inline Eigen::MatrixXd cholesky_whitened_log(const Eigen::MatrixXd& l, const Eigen::MatrixXd& m, const char* who) {
     const Eigen::Index n = l.rows();
-    Eigen::MatrixXd whitened = Eigen::MatrixXd::Zero(n, n);
+    Eigen::MatrixXd whitened(n, n);
     kernels::triangular_congruence(n, l.data(), n, m.data(), n, true, whitened.data(), n);
     return log_of_whitened(whitened, who);
 }
@@ -240,7 +240,6 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         const Eigen::MatrixXd step_exp =
             detail::form_symmetric(gradient.vectors, (step * gradient.values.array()).exp().matrix());
         detail::kernels::triangular_congruence(n, l.data(), n, step_exp.data(), n, false, out.mean.data(), n);
-        out.mean.triangularView<Eigen::StrictlyUpper>() = out.mean.transpose();
         out.iterations = iteration + 1;
         if (norm < norm_old) {
             norm_old = norm;
