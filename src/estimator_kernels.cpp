@@ -24,7 +24,7 @@ namespace rewire::detail::kernels {
     void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out, \
                    std::int64_t ldo);                                                                        \
     void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m,           \
-                               std::int64_t ldm, bool inverse, double* out, std::int64_t ldo);               \
+                               std::int64_t ldm, double* out, std::int64_t ldo);                             \
     bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);                           \
     double cholesky(std::int64_t n, const double* a, std::int64_t lda, double* l, std::int64_t ldl);        \
     void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first,          \
@@ -123,8 +123,8 @@ void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const do
 }
 
 void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m, std::int64_t ldm,
-                           bool inverse, double* out, std::int64_t ldo) {
-    table().triangular_congruence(n, l, ldl, m, ldm, inverse, out, ldo);
+                           double* out, std::int64_t ldo) {
+    table().triangular_congruence(n, l, ldl, m, ldm, out, ldo);
 }
 
 bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda) {

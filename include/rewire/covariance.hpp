@@ -102,10 +102,10 @@ void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, 
 /// V diag(f) Vᵀ (n × n into `out`, exactly symmetric) for n × n `vectors` V and n `values` f.
 void recompose(std::int64_t n, const double* vectors, std::int64_t ldv, const double* values, double* out,
                std::int64_t ldo);
-/// L⁻¹ M L⁻ᵀ (`inverse`) or L M Lᵀ (n × n into `out`, exactly symmetric) for lower triangular L and
-/// symmetric M (lower triangle read): two triangular solves or products.
+/// L M Lᵀ (n × n into `out`, exactly symmetric) for lower triangular L, stored with zeros above its
+/// diagonal (as cholesky() and lower_inverse_block() leave it), and symmetric M (both triangles read).
 void triangular_congruence(std::int64_t n, const double* l, std::int64_t ldl, const double* m, std::int64_t ldm,
-                           bool inverse, double* out, std::int64_t ldo);
+                           double* out, std::int64_t ldo);
 /// Whether symmetric A (lower triangle read) has a Cholesky factor, i.e. is positive definite.
 bool is_positive_definite(std::int64_t n, const double* a, std::int64_t lda);
 /// Cholesky factor L (n × n, lower; upper triangle zero) of SPD A (lower triangle read); returns the

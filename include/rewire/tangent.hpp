@@ -82,13 +82,14 @@ inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& w, const Eigen::Matri
     return log_of_whitened(whitened, who);
 }
 
-/// log(L⁻¹·M·L⁻ᵀ) of an SPD M whitened by the Cholesky factor L of G (G = L Lᵀ). It equals
-/// Rᵀ log(G^{-1/2} M G^{-1/2}) R for the orthogonal R = G^{-1/2} L, at half the flops of the
-/// symmetric whitening.
-inline Eigen::MatrixXd cholesky_whitened_log(const Eigen::MatrixXd& l, const Eigen::MatrixXd& m, const char* who) {
-    const Eigen::Index n = l.rows();
+/// log(L⁻¹·M·L⁻ᵀ) of an SPD M whitened by the Cholesky factor L of G (G = L Lᵀ), given L⁻¹ (zeros above
+/// its diagonal). It equals Rᵀ log(G^{-1/2} M G^{-1/2}) R for the orthogonal R = G^{-1/2} L, and the
+/// triangular products take 1.6 N³ flops where the symmetric whitening takes 3 N³.
+inline Eigen::MatrixXd cholesky_whitened_log(const Eigen::MatrixXd& l_inverse, const Eigen::MatrixXd& m,
+                                             const char* who) {
+    const Eigen::Index n = l_inverse.rows();
     Eigen::MatrixXd whitened(n, n);
-    kernels::triangular_congruence(n, l.data(), n, m.data(), n, true, whitened.data(), n);
+    kernels::triangular_congruence(n, l_inverse.data(), n, m.data(), n, whitened.data(), n);
     return log_of_whitened(whitened, who);
 }
 
@@ -206,7 +207,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     double norm_old = std::numeric_limits<double>::infinity();
     double step = 1.0;
     const double size = static_cast<double>(n) * static_cast<double>(n);
-    Eigen::MatrixXd l = Eigen::MatrixXd::Zero(n, n);
+    Eigen::MatrixXd l(n, n), l_inverse(n, n);
     for (int iteration = 0; iteration < options.max_iter; ++iteration) {
         // nilearn whitens by G^{-1/2}; whitening by the Cholesky factor L of G instead rotates every log
         // by the same orthogonal R = G^{-1/2} L, which leaves the gradient norm unchanged and turns the
@@ -216,6 +217,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
             throw InvalidInput("geometric mean: the mean of iteration " + std::to_string(iteration) +
                                " is not positive definite");
         }
+        detail::kernels::lower_inverse_block(n, l.data(), n, 0, n, l_inverse.data(), n);
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
         for (Eigen::Index first = 0; first < count; first += batch) {
             const Eigen::Index last = std::min(count, first + batch);
@@ -224,7 +226,8 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
             for (Eigen::Index k = first; k < last; ++k) {
                 const auto i = static_cast<std::size_t>(k - first);
                 try {
-                    logs[i] = detail::cholesky_whitened_log(l, matrices[static_cast<std::size_t>(k)], "geometric mean");
+                    logs[i] = detail::cholesky_whitened_log(l_inverse, matrices[static_cast<std::size_t>(k)],
+                                                            "geometric mean");
                 } catch (const std::exception& e) {
                     errors[i] = "matrix " + std::to_string(k) + ": " + e.what();
                 }
@@ -239,7 +242,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         auto gradient = detail::eigh(logs_mean, "geometric mean");
         const Eigen::MatrixXd step_exp =
             detail::form_symmetric(gradient.vectors, (step * gradient.values.array()).exp().matrix());
-        detail::kernels::triangular_congruence(n, l.data(), n, step_exp.data(), n, false, out.mean.data(), n);
+        detail::kernels::triangular_congruence(n, l.data(), n, step_exp.data(), n, out.mean.data(), n);
         out.iterations = iteration + 1;
         if (norm < norm_old) {
             norm_old = norm;

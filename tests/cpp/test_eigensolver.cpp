@@ -150,8 +150,8 @@ TEST_CASE("fast eigensolver is not used below 24 rows", "[eigensolver]") {
     check_eigenpairs(a, pairs(a));
 }
 
-TEST_CASE("whiten and recompose kernels against plain products", "[eigensolver]") {
-    const int n = 50;
+TEST_CASE("whiten, recompose and congruence kernels against plain products", "[eigensolver]") {
+    const int n = GENERATE(50, 203);  // 203: the congruence in uneven row blocks
     const Eigen::MatrixXd w = whitened_covariance(n, 37), m = whitened_covariance(n, 41);
     Eigen::MatrixXd lower_only = m;
     lower_only.triangularView<Eigen::StrictlyUpper>().setConstant(std::nan(""));  // only the lower triangle is read
@@ -166,15 +166,19 @@ TEST_CASE("whiten and recompose kernels against plain products", "[eigensolver]"
     CHECK((out - p.vectors * logs.asDiagonal() * p.vectors.transpose()).cwiseAbs().maxCoeff() <= 1e-13);
     CHECK((out.array() == out.transpose().array()).all());
 
+    // L⁻¹ M L⁻ᵀ (the whitening of the geometric mean) from L⁻¹, and L M Lᵀ (its step), against
+    // triangular solves and plain products.
     const Eigen::MatrixXd l = Eigen::LLT<Eigen::MatrixXd>(w).matrixL();
-    Eigen::MatrixXd lower(n, n);
-    kernels::triangular_congruence(n, l.data(), n, lower_only.data(), n, true, lower.data(), n);
+    Eigen::MatrixXd l_inverse(n, n);
+    kernels::lower_inverse_block(n, l.data(), n, 0, n, l_inverse.data(), n);
+    CHECK((l_inverse.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().array() == 0.0).all());
+    kernels::triangular_congruence(n, l_inverse.data(), n, m.data(), n, out.data(), n);
     const Eigen::MatrixXd whitened = l.triangularView<Eigen::Lower>().solve(
         Eigen::MatrixXd(l.triangularView<Eigen::Lower>().solve(m).transpose()));
-    CHECK((lower - whitened).triangularView<Eigen::Lower>().toDenseMatrix().cwiseAbs().maxCoeff() <=
-          1e-12 * whitened.cwiseAbs().maxCoeff());
-    kernels::triangular_congruence(n, l.data(), n, lower_only.data(), n, false, lower.data(), n);
+    CHECK((out - whitened).cwiseAbs().maxCoeff() <= 1e-12 * whitened.cwiseAbs().maxCoeff());
+    CHECK((out.array() == out.transpose().array()).all());
+    kernels::triangular_congruence(n, l.data(), n, m.data(), n, out.data(), n);
     const Eigen::MatrixXd product = l * m * l.transpose();
-    CHECK((lower - product).triangularView<Eigen::Lower>().toDenseMatrix().cwiseAbs().maxCoeff() <=
-          1e-13 * product.cwiseAbs().maxCoeff());
+    CHECK((out - product).cwiseAbs().maxCoeff() <= 1e-13 * product.cwiseAbs().maxCoeff());
+    CHECK((out.array() == out.transpose().array()).all());
 }
