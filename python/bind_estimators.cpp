@@ -8,6 +8,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,17 +99,18 @@ std::vector<RowMajorSignals> group_views(const py::sequence& subjects,
     return views;
 }
 
-/// N × N matrices as one (S, N, N) array, filled without the GIL.
-py::array_t<double> stacked(const std::vector<Eigen::MatrixXd>& matrices) {
+/// Exactly symmetric N × N matrices (tangent vectors: recompose() mirrors them) as one (S, N, N) array,
+/// filled without the GIL. Symmetric, a column-major matrix is its own row-major layout: a plain copy.
+py::array_t<double> stacked_symmetric(const std::vector<Eigen::MatrixXd>& matrices) {
     const auto count = static_cast<py::ssize_t>(matrices.size());
     const auto n = static_cast<py::ssize_t>(matrices.empty() ? 0 : matrices.front().rows());
     py::array_t<double> out({count, n, n});
     double* data = out.mutable_data();
     py::gil_scoped_release release;
-    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 #pragma omp parallel for schedule(static)
     for (py::ssize_t k = 0; k < count; ++k) {
-        Eigen::Map<RowMajor>(data + k * n * n, n, n) = matrices[static_cast<std::size_t>(k)];
+        const Eigen::MatrixXd& m = matrices[static_cast<std::size_t>(k)];
+        std::copy(m.data(), m.data() + n * n, data + k * n * n);
     }
     return out;
 }
@@ -272,7 +274,7 @@ void bind_estimators(py::module_& m) {
         .def(
             "transform",
             [](const TangentSpace& s, const py::sequence& subjects) {
-                return stacked(with_group(subjects, [&](const auto& views) { return s.transform(views); }));
+                return stacked_symmetric(with_group(subjects, [&](const auto& views) { return s.transform(views); }));
             },
             "subjects"_a, "Tangent vectors, (S, N, N).")
         .def("transform_covariances", &TangentSpace::transform_covariances, "covariances"_a,
@@ -280,7 +282,7 @@ void bind_estimators(py::module_& m) {
         .def(
             "fit_transform",
             [](TangentSpace& s, const py::sequence& subjects) {
-                return stacked(with_group(subjects, [&](const auto& views) { return s.fit_transform(views); }));
+                return stacked_symmetric(with_group(subjects, [&](const auto& views) { return s.fit_transform(views); }));
             },
             "subjects"_a, "fit() then transform() on the same group, each covariance estimated once: (S, N, N).")
         .def(

@@ -15,6 +15,8 @@ namespace rewire::detail::kernels {
                     double alpha, double* c, std::int64_t ldc);                                              \
     void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,          \
                  const double* b, std::int64_t ldb, double* c, std::int64_t ldc);                            \
+    void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,          \
+                 const double* b, std::int64_t ldb, double* c, std::int64_t ldc);                            \
     bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,       \
                     std::int64_t ldv);                                                                       \
     bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,  \
@@ -30,6 +32,7 @@ namespace rewire::detail::kernels {
     void lower_inverse_block(std::int64_t n, const double* l, std::int64_t ldl, std::int64_t first,          \
                              std::int64_t cols, double* x, std::int64_t ldx);                                \
     }
+
 REWIRE_DECLARE_KERNELS(generic)
 REWIRE_DECLARE_KERNELS(avx2)
 REWIRE_DECLARE_KERNELS(avx512)
@@ -41,6 +44,7 @@ struct Table {
     const char* name;
     decltype(&generic::syrk_lower) syrk;
     decltype(&generic::gemm_tn) gemm_tn;
+    decltype(&generic::gemm_nt) gemm_nt;
     decltype(&generic::eigh_lower) eigh;
     decltype(&generic::eigh_lower_fast) eigh_fast;
     decltype(&generic::whiten) whiten;
@@ -53,7 +57,8 @@ struct Table {
 
 #define REWIRE_KERNEL_TABLE(variant)                                                                      \
     Table {                                                                                               \
-        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::eigh_lower, &variant::eigh_lower_fast, \
+        #variant, &variant::syrk_lower, &variant::gemm_tn, &variant::gemm_nt, &variant::eigh_lower,          \
+            &variant::eigh_lower_fast,                                                                    \
             &variant::whiten, &variant::recompose, &variant::triangular_congruence,                         \
             &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block               \
     }
@@ -101,6 +106,11 @@ void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t ld
 void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
              std::int64_t ldb, double* c, std::int64_t ldc) {
     table().gemm_tn(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
+             std::int64_t ldb, double* c, std::int64_t ldc) {
+    table().gemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv) {

@@ -87,6 +87,9 @@ void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t ld
 /// C (m × n) = Aᵀ B for A k × m and B k × n.
 void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
              std::int64_t ldb, double* c, std::int64_t ldc);
+/// C (m × n) = A Bᵀ for A m × k and B n × k.
+void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
+             std::int64_t ldb, double* c, std::int64_t ldc);
 /// Eigendecomposition of symmetric A (lower triangle read): ascending `values` (n), orthonormal
 /// `vectors` (n × n). False when the solver did not converge.
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors, std::int64_t ldv);
@@ -145,10 +148,14 @@ void check_finite_signals(const Eigen::MatrixBase<Derived>& signals, const char*
     }
 }
 
-/// Signals with their column means removed (T × N, column-major) and those means.
+/// Signals with their column means removed and those means: T × N column-major, or N × T
+/// (`regions_in_rows`) when they came row-major, so that centring them is a straight copy.
 struct CentredSignals {
     Eigen::Map<Eigen::MatrixXd> values;
     Eigen::VectorXd mean;
+    bool regions_in_rows = false;
+
+    Eigen::Index frames() const { return regions_in_rows ? values.cols() : values.rows(); }
 };
 
 /// Checks shape and finiteness, then centres the columns of T × N signals (either memory order) into
@@ -167,27 +174,31 @@ CentredSignals centre_signals(const Eigen::MatrixBase<Derived>& signals, const c
     thread_local std::vector<double> workspace;
     const auto size = static_cast<std::size_t>(t) * static_cast<std::size_t>(n);
     if (workspace.size() < size) workspace = std::vector<double>(size);
-    CentredSignals c{Eigen::Map<Eigen::MatrixXd>(workspace.data(), t, n), signals.colwise().mean().transpose()};
-    c.values = signals.rowwise() - c.mean.transpose();
+    constexpr bool by_rows = static_cast<bool>(Derived::IsRowMajor);
+    CentredSignals c{Eigen::Map<Eigen::MatrixXd>(workspace.data(), by_rows ? n : t, by_rows ? t : n),
+                     signals.colwise().mean().transpose(), by_rows};
+    if constexpr (by_rows) {
+        c.values = signals.transpose().colwise() - c.mean;
+    } else {
+        c.values = signals.rowwise() - c.mean.transpose();
+    }
     return c;
 }
 
-/// Xc'Xc (N × N, both triangles) of centred T × N signals.
+/// X'X (N × N, both triangles) of T × N signals stored column-major at x (leading dimension ld), or,
+/// `regions_in_rows`, stored as their N × T transpose.
 ///
 /// The lower triangle is cut into column blocks of a width that depends on N only; diagonal blocks are
 /// selfadjoint rank updates (SYRK, half the flops of a general product), the others general products,
 /// each computed whole by one thread. The result is therefore the same bit for bit for every thread
 /// count, and no partial sums need memory or a reduction.
-inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& xc, int threads) {
-    const Eigen::Index t = xc.rows();
-    const Eigen::Index n = xc.cols();
+inline Eigen::MatrixXd gram(const double* x, Eigen::Index ld, Eigen::Index t, Eigen::Index n, bool regions_in_rows,
+                            int threads) {
     // About three blocks a side (six tasks), 64 to 256 columns wide: wide enough for full-speed kernels,
     // narrow enough to share out. The width depends on N only, never on the thread count.
     const Eigen::Index width = std::min<Eigen::Index>(256, std::max<Eigen::Index>(64, ((n + 2) / 3 + 15) / 16 * 16));
     const Eigen::Index blocks = (n + width - 1) / width;
     Eigen::MatrixXd g(n, n);
-    const double* x = xc.data();
-    const Eigen::Index ld = xc.outerStride();
     // Tasks (i, j), j ≤ i, in row-major order of the block triangle.
     const Eigen::Index tasks = blocks * (blocks + 1) / 2;
     const int nt = static_cast<int>(std::min<Eigen::Index>(estimator_threads(threads), tasks));
@@ -199,24 +210,48 @@ inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& xc, int thr
         const Eigen::Index r0 = i * width, rows = std::min(width, n - r0);
         const Eigen::Index c0 = j * width, cols = std::min(width, n - c0);
         double* out = g.data() + c0 * n + r0;
+        const double* xi = regions_in_rows ? x + r0 : x + r0 * ld;  // regions r0 … and c0 …
+        const double* xj = regions_in_rows ? x + c0 : x + c0 * ld;
         if (i == j) {
             Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>(out, rows, rows, Eigen::OuterStride<>(n)).setZero();
-            kernels::syrk_lower(rows, t, x + r0 * ld, ld, true, 1.0, out, n);
+            kernels::syrk_lower(rows, t, xi, ld, !regions_in_rows, 1.0, out, n);
+        } else if (regions_in_rows) {
+            kernels::gemm_nt(rows, cols, t, xi, ld, xj, ld, out, n);
         } else {
-            kernels::gemm_tn(rows, cols, t, x + r0 * ld, ld, x + c0 * ld, ld, out, n);
+            kernels::gemm_tn(rows, cols, t, xi, ld, xj, ld, out, n);
         }
     }
     g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
     return g;
 }
 
+/// X'X of T × N column-major signals (see above).
+inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& x, int threads) {
+    return gram(x.data(), x.outerStride(), x.rows(), x.cols(), false, threads);
+}
+
+/// Xc'Xc of centred signals.
+inline Eigen::MatrixXd gram(const CentredSignals& c, int threads) {
+    const Eigen::Index n = c.regions_in_rows ? c.values.rows() : c.values.cols();
+    return gram(c.values.data(), c.values.outerStride(), c.frames(), n, c.regions_in_rows, threads);
+}
+
 /// Σ_t (Σ_i w_i x_ti²)²: the sum of all entries of (X∘X)'(X∘X) for the columns scaled by √w, which
 /// Ledoit–Wolf needs, in O(T·N) instead of a second N² product. `w` empty means all ones.
-inline double sum_squared_row_energy(const Eigen::Ref<const Eigen::MatrixXd>& xc, const Eigen::VectorXd& w) {
-    Eigen::VectorXd energy = Eigen::VectorXd::Zero(xc.rows());
-    for (Eigen::Index j = 0; j < xc.cols(); ++j) {
+inline double sum_squared_row_energy(const CentredSignals& c, const Eigen::VectorXd& w) {
+    const auto& x = c.values;
+    if (c.regions_in_rows) {
+        double sum = 0.0;
+        for (Eigen::Index t = 0; t < x.cols(); ++t) {
+            const double energy = w.size() ? (x.col(t).array().square() * w.array()).sum() : x.col(t).squaredNorm();
+            sum += energy * energy;
+        }
+        return sum;
+    }
+    Eigen::VectorXd energy = Eigen::VectorXd::Zero(x.rows());
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
         const double weight = w.size() ? w[j] : 1.0;
-        energy.array() += weight * xc.col(j).array().square();
+        energy.array() += weight * x.col(j).array().square();
     }
     return energy.squaredNorm();
 }
@@ -258,12 +293,12 @@ inline void shrink_in_place(Eigen::MatrixXd& s, double shrinkage) {
 }
 
 /// δ of `estimator` for S = Xc'Xc/T of centred signals whose column j is scaled by √w_j (w empty: 1).
-inline double shrinkage_for(CovarianceEstimator estimator, const Eigen::MatrixXd& s,
-                            const Eigen::Ref<const Eigen::MatrixXd>& xc, const Eigen::VectorXd& w) {
+inline double shrinkage_for(CovarianceEstimator estimator, const Eigen::MatrixXd& s, const CentredSignals& c,
+                            const Eigen::VectorXd& w) {
     switch (estimator) {
         case CovarianceEstimator::ledoit_wolf:
-            return ledoit_wolf_shrinkage(s, sum_squared_row_energy(xc, w), xc.rows());
-        case CovarianceEstimator::oas: return oas_shrinkage(s, xc.rows());
+            return ledoit_wolf_shrinkage(s, sum_squared_row_energy(c, w), c.frames());
+        case CovarianceEstimator::oas: return oas_shrinkage(s, c.frames());
         default: return 0.0;
     }
 }
@@ -278,9 +313,9 @@ CovarianceEstimate estimate_covariance(const Eigen::MatrixBase<Derived>& signals
     const CentredSignals c = centre_signals(signals, "covariance");
     CovarianceEstimate result;
     result.estimator = options.estimator;
-    result.covariance = gram(c.values, options.threads);
+    result.covariance = gram(c, options.threads);
     result.covariance /= static_cast<double>(signals.rows());
-    result.shrinkage = shrinkage_for(options.estimator, result.covariance, c.values, Eigen::VectorXd());
+    result.shrinkage = shrinkage_for(options.estimator, result.covariance, c, Eigen::VectorXd());
     shrink_in_place(result.covariance, result.shrinkage);
     result.location = c.mean;
     return result;

@@ -150,7 +150,7 @@ Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptio
     out.kind = options.kind;
     out.estimator = options.estimator;
     const double frames = static_cast<double>(t);
-    Eigen::MatrixXd s = gram(c.values, options.threads);
+    Eigen::MatrixXd s = gram(c, options.threads);
     s /= frames;
 
     Eigen::VectorXd weight;  // w_j = 1/sd_j²: the covariance of the z-scored columns is D S D, D = √w
@@ -171,7 +171,7 @@ Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptio
             s = d.asDiagonal() * s * d.asDiagonal();
         }
     }
-    out.shrinkage = shrinkage_for(options.estimator, s, c.values, weight);
+    out.shrinkage = shrinkage_for(options.estimator, s, c, weight);
     shrink_in_place(s, out.shrinkage);
 
     switch (options.kind) {
