@@ -8,7 +8,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,19 +98,15 @@ std::vector<RowMajorSignals> group_views(const py::sequence& subjects,
     return views;
 }
 
-/// Exactly symmetric N × N matrices (tangent vectors: recompose() mirrors them) as one (S, N, N) array,
-/// filled without the GIL. Symmetric, a column-major matrix is its own row-major layout: a plain copy.
-py::array_t<double> stacked_symmetric(const std::vector<Eigen::MatrixXd>& matrices) {
-    const auto count = static_cast<py::ssize_t>(matrices.size());
-    const auto n = static_cast<py::ssize_t>(matrices.empty() ? 0 : matrices.front().rows());
+/// Tangent vectors of `covariances` as one (S, N, N) array, written in place without the GIL (no
+/// intermediate matrices).
+py::array_t<double> tangent_vectors(const TangentSpace& space, const std::vector<Eigen::MatrixXd>& covariances) {
+    const auto count = static_cast<py::ssize_t>(covariances.size());
+    const auto n = static_cast<py::ssize_t>(space.nodes());
     py::array_t<double> out({count, n, n});
     double* data = out.mutable_data();
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static)
-    for (py::ssize_t k = 0; k < count; ++k) {
-        const Eigen::MatrixXd& m = matrices[static_cast<std::size_t>(k)];
-        std::copy(m.data(), m.data() + n * n, data + k * n * n);
-    }
+    space.transform_covariances_into(covariances, data);
     return out;
 }
 
@@ -274,7 +269,7 @@ void bind_estimators(py::module_& m) {
         .def(
             "transform",
             [](const TangentSpace& s, const py::sequence& subjects) {
-                return stacked_symmetric(with_group(subjects, [&](const auto& views) { return s.transform(views); }));
+                return tangent_vectors(s, with_group(subjects, [&](const auto& views) { return s.covariances(views); }));
             },
             "subjects"_a, "Tangent vectors, (S, N, N).")
         .def("transform_covariances", &TangentSpace::transform_covariances, "covariances"_a,
@@ -282,7 +277,12 @@ void bind_estimators(py::module_& m) {
         .def(
             "fit_transform",
             [](TangentSpace& s, const py::sequence& subjects) {
-                return stacked_symmetric(with_group(subjects, [&](const auto& views) { return s.fit_transform(views); }));
+                const auto covariances = with_group(subjects, [&](const auto& views) {
+                    auto c = s.covariances(views);
+                    s.fit_covariances(c);
+                    return c;
+                });
+                return tangent_vectors(s, covariances);
             },
             "subjects"_a, "fit() then transform() on the same group, each covariance estimated once: (S, N, N).")
         .def(

@@ -63,23 +63,31 @@ inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who
     }
 }
 
-/// log of a whitened covariance (lower triangle read); throws NumericalError when it is not positive
-/// definite.
-inline Eigen::MatrixXd log_of_whitened(const Eigen::MatrixXd& whitened, const char* who) {
+/// log of a whitened covariance (lower triangle read) into `out` (n × n, exactly symmetric); throws
+/// NumericalError when it is not positive definite.
+inline void log_of_whitened(const Eigen::MatrixXd& whitened, const char* who, double* out) {
     auto solver = eigh(whitened, who);
     if (!(solver.values.minCoeff() > 0.0)) {
         throw NumericalError(std::string(who) + ": a whitened covariance is not positive definite (smallest "
                              "eigenvalue " + std::to_string(solver.values.minCoeff()) + ")");
     }
-    return form_symmetric(solver.vectors, solver.values.array().log().matrix());
+    const Eigen::VectorXd logs = solver.values.array().log().matrix();
+    const Eigen::Index n = whitened.rows();
+    kernels::recompose(n, solver.vectors.data(), n, logs.data(), out, n);
 }
 
-/// log(W·M·W) of an SPD M whitened by a symmetric W (nilearn's whitening, W = G^{-1/2}).
-inline Eigen::MatrixXd whitened_log(const Eigen::MatrixXd& w, const Eigen::MatrixXd& m, const char* who) {
+inline Eigen::MatrixXd log_of_whitened(const Eigen::MatrixXd& whitened, const char* who) {
+    Eigen::MatrixXd out(whitened.rows(), whitened.rows());
+    log_of_whitened(whitened, who, out.data());
+    return out;
+}
+
+/// log(W·M·W) of an SPD M whitened by a symmetric W (nilearn's whitening, W = G^{-1/2}) into `out`.
+inline void whitened_log(const Eigen::MatrixXd& w, const Eigen::MatrixXd& m, const char* who, double* out) {
     const Eigen::Index n = w.rows();
     Eigen::MatrixXd whitened(n, n);
     kernels::whiten(n, w.data(), n, m.data(), n, whitened.data(), n);
-    return log_of_whitened(whitened, who);
+    log_of_whitened(whitened, who, out);
 }
 
 /// log(L⁻¹·M·L⁻ᵀ) of an SPD M whitened by the Cholesky factor L of G (G = L Lᵀ), given L⁻¹ (zeros above
@@ -320,33 +328,19 @@ public:
 
     /// Tangent vectors of N × N SPD covariances.
     std::vector<Connectome> transform_covariances(const std::vector<Eigen::MatrixXd>& covariances) const {
-        if (!fitted()) throw InvalidInput("tangent: transform before fit (fit on a group or load a reference)");
-        const Eigen::Index n = mean_.rows();
-        for (std::size_t k = 0; k < covariances.size(); ++k) {
-            if (covariances[k].rows() != n || covariances[k].cols() != n) {
-                throw InvalidInput("tangent: subject " + std::to_string(k) + " has " +
-                                   std::to_string(covariances[k].rows()) + " regions, the reference has " +
-                                   std::to_string(n));
-            }
-        }
         std::vector<Connectome> out(covariances.size());
-        const auto count = static_cast<Eigen::Index>(covariances.size());
-        const int threads = static_cast<int>(
-            std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options_.mean.threads), count)));
-        std::vector<std::string> errors(covariances.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-        for (Eigen::Index k = 0; k < count; ++k) {
-            const auto i = static_cast<std::size_t>(k);
-            try {
-                out[i] = detail::whitened_log(whitening_, covariances[i], "tangent");
-            } catch (const std::exception& e) {
-                errors[i] = "subject " + std::to_string(k) + ": " + e.what();
-            }
-        }
-        for (const auto& e : errors) {
-            if (!e.empty()) throw NumericalError(e);
-        }
+        transform_each(covariances, [&](std::size_t k) {
+            out[k].resize(mean_.rows(), mean_.rows());
+            return out[k].data();
+        });
         return out;
+    }
+
+    /// transform_covariances() into `out`: S consecutive N × N matrices (exactly symmetric, so either
+    /// memory order), e.g. a caller's (S, N, N) array.
+    void transform_covariances_into(const std::vector<Eigen::MatrixXd>& covariances, double* out) const {
+        const auto size = static_cast<std::size_t>(mean_.size());
+        transform_each(covariances, [&](std::size_t k) { return out + k * size; });
     }
 
     /// fit() then transform() on the same group, estimating each covariance once.
@@ -377,6 +371,36 @@ public:
     const GeometricMean& summary() const { return summary_; }
 
 private:
+    /// log(W C_k W) of every covariance into destination(k) (an N × N buffer), one subject per thread.
+    template <typename Destination>
+    void transform_each(const std::vector<Eigen::MatrixXd>& covariances, Destination destination) const {
+        if (!fitted()) throw InvalidInput("tangent: transform before fit (fit on a group or load a reference)");
+        const Eigen::Index n = mean_.rows();
+        for (std::size_t k = 0; k < covariances.size(); ++k) {
+            if (covariances[k].rows() != n || covariances[k].cols() != n) {
+                throw InvalidInput("tangent: subject " + std::to_string(k) + " has " +
+                                   std::to_string(covariances[k].rows()) + " regions, the reference has " +
+                                   std::to_string(n));
+            }
+        }
+        const auto count = static_cast<Eigen::Index>(covariances.size());
+        const int threads = static_cast<int>(
+            std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options_.mean.threads), count)));
+        std::vector<std::string> errors(covariances.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+        for (Eigen::Index k = 0; k < count; ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            try {
+                detail::whitened_log(whitening_, covariances[i], "tangent", destination(i));
+            } catch (const std::exception& e) {
+                errors[i] = "subject " + std::to_string(k) + ": " + e.what();
+            }
+        }
+        for (const auto& e : errors) {
+            if (!e.empty()) throw NumericalError(e);
+        }
+    }
+
     std::vector<Connectome> fit_transform_covariances(const std::vector<Eigen::MatrixXd>& covariances) {
         fit_covariances(covariances);
         return transform_covariances(covariances);
