@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -99,7 +100,8 @@ bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* value
 /// to Eigen's QR solver. For tests and benchmarks.
 bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,
                      std::int64_t ldv);
-/// W M W (n × n into `out`) for symmetric W (both triangles read) and symmetric M (lower triangle read).
+/// W M W (n × n into `out`, exactly symmetric) for symmetric W and M (both triangles read, as nilearn's
+/// whitening W·M·W).
 void whiten(std::int64_t n, const double* w, std::int64_t ldw, const double* m, std::int64_t ldm, double* out,
             std::int64_t ldo);
 /// V diag(f) Vᵀ (n × n into `out`, exactly symmetric) for n × n `vectors` V and n `values` f.
@@ -170,13 +172,15 @@ CentredSignals centre_signals(const Eigen::MatrixBase<Derived>& signals, const c
                            std::to_string(t));
     }
     if (n < 1) throw InvalidInput(std::string(who) + ": the signals have no columns (regions)");
-    check_finite_signals(signals, who);
+    // NaN or ±infinity anywhere in a column makes its mean NaN or infinite: one pass finds both.
+    Eigen::VectorXd mean = signals.colwise().mean().transpose();
+    if (!mean.allFinite()) check_finite_signals(signals, who);
     thread_local std::vector<double> workspace;
     const auto size = static_cast<std::size_t>(t) * static_cast<std::size_t>(n);
     if (workspace.size() < size) workspace = std::vector<double>(size);
     constexpr bool by_rows = static_cast<bool>(Derived::IsRowMajor);
     CentredSignals c{Eigen::Map<Eigen::MatrixXd>(workspace.data(), by_rows ? n : t, by_rows ? t : n),
-                     signals.colwise().mean().transpose(), by_rows};
+                     std::move(mean), by_rows};
     if constexpr (by_rows) {
         c.values = signals.transpose().colwise() - c.mean;
     } else {

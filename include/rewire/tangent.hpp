@@ -202,9 +202,6 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     }
     const auto count = static_cast<Eigen::Index>(matrices.size());
     const int threads = static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
-    // A batch of logs is computed in parallel, then added in subject order: same bits for any thread count.
-    const Eigen::Index batch = std::min<Eigen::Index>(count, 2 * threads);
-    std::vector<Eigen::MatrixXd> logs(static_cast<std::size_t>(batch));
 
     GeometricMean out;
     out.mean = Eigen::MatrixXd::Zero(n, n);
@@ -226,25 +223,27 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
                                " is not positive definite");
         }
         detail::kernels::lower_inverse_block(n, l.data(), n, 0, n, l_inverse.data(), n);
+        // Logs are computed in parallel and added in subject order (an ordered section, entered as soon
+        // as the previous subject's log is in): the same bits for any thread count, one log per thread
+        // in memory, and no barrier between subjects.
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
-        for (Eigen::Index first = 0; first < count; first += batch) {
-            const Eigen::Index last = std::min(count, first + batch);
-            std::vector<std::string> errors(static_cast<std::size_t>(last - first));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-            for (Eigen::Index k = first; k < last; ++k) {
-                const auto i = static_cast<std::size_t>(k - first);
-                try {
-                    logs[i] = detail::cholesky_whitened_log(l_inverse, matrices[static_cast<std::size_t>(k)],
-                                                            "geometric mean");
-                } catch (const std::exception& e) {
-                    errors[i] = "matrix " + std::to_string(k) + ": " + e.what();
-                }
+        std::string error;
+#pragma omp parallel for ordered schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+        for (Eigen::Index k = 0; k < count; ++k) {
+            Eigen::MatrixXd log;
+            std::string failed;
+            try {
+                log = detail::cholesky_whitened_log(l_inverse, matrices[static_cast<std::size_t>(k)], "geometric mean");
+            } catch (const std::exception& e) {
+                failed = "matrix " + std::to_string(k) + ": " + e.what();
             }
-            for (const auto& e : errors) {
-                if (!e.empty()) throw NumericalError(e);
+#pragma omp ordered
+            {
+                if (!failed.empty() && error.empty()) error = failed;
+                if (error.empty()) logs_mean += log;
             }
-            for (Eigen::Index k = first; k < last; ++k) logs_mean += logs[static_cast<std::size_t>(k - first)];
         }
+        if (!error.empty()) throw NumericalError(error);
         logs_mean /= static_cast<double>(count);
         norm = logs_mean.norm();
         auto gradient = detail::eigh(logs_mean, "geometric mean");
