@@ -63,13 +63,40 @@ inline void require_positive(const Eigen::VectorXd& eigenvalues, const char* who
     }
 }
 
-/// log of a whitened covariance (lower triangle read) into `out` (n × n, exactly symmetric); throws
-/// NumericalError when it is not positive definite.
+/// A failure inside a parallel loop over matrices (an exception must not leave an OpenMP region),
+/// rethrown after it with its kind: the message, prefixed with the matrix, and whether the input was
+/// at fault.
+struct Failure {
+    std::string message;
+    bool invalid_input = false;
+
+    /// Runs f(), keeping what it throws.
+    template <typename F>
+    static Failure of(const std::string& prefix, F&& f) {
+        try {
+            f();
+        } catch (const InvalidInput& e) {
+            return {prefix + e.what(), true};
+        } catch (const std::exception& e) {
+            return {prefix + e.what(), false};
+        }
+        return {};
+    }
+    explicit operator bool() const { return !message.empty(); }
+    [[noreturn]] void raise() const {
+        if (invalid_input) throw InvalidInput(message);
+        throw NumericalError(message);
+    }
+};
+
+/// log of a covariance whitened by an SPD reference (lower triangle read) into `out` (n × n, exactly
+/// symmetric). Whitening is a congruence, so the whitened matrix is positive definite exactly when the
+/// covariance is (Sylvester): InvalidInput when it is not.
 inline void log_of_whitened(const Eigen::MatrixXd& whitened, const char* who, double* out) {
     auto solver = eigh(whitened, who);
     if (!(solver.values.minCoeff() > 0.0)) {
-        throw NumericalError(std::string(who) + ": a whitened covariance is not positive definite (smallest "
-                             "eigenvalue " + std::to_string(solver.values.minCoeff()) + ")");
+        throw InvalidInput(std::string(who) + ": the matrix is not symmetric positive definite (its whitened "
+                           "form has smallest eigenvalue " + std::to_string(solver.values.minCoeff()) + ")");
     }
     const Eigen::VectorXd logs = solver.values.array().log().matrix();
     const Eigen::Index n = whitened.rows();
@@ -182,21 +209,21 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         }
     }
     {
-        // nilearn's is_spd: symmetric to 7 decimals (relative), then positive definite; one matrix per thread.
+        // nilearn's is_spd: symmetric to 7 decimals (relative) here, one matrix per thread; positive
+        // definiteness shows in the first iteration, whose whitened matrices are congruent to these.
         const auto count = static_cast<Eigen::Index>(matrices.size());
         const int threads = static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
-        std::vector<char> spd(matrices.size(), 0);
+        std::vector<char> valid(matrices.size(), 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (Eigen::Index k = 0; k < count; ++k) {
             const auto& m = matrices[static_cast<std::size_t>(k)];
             const bool symmetric = ((m - m.transpose()).array().abs() <= 1e-7 * m.transpose().array().abs()).all();
-            spd[static_cast<std::size_t>(k)] =
-                m.allFinite() && symmetric && detail::kernels::is_positive_definite(n, m.data(), n);
+            valid[static_cast<std::size_t>(k)] = m.allFinite() && symmetric;
         }
-        for (std::size_t k = 0; k < spd.size(); ++k) {
-            if (!spd[k]) {
+        for (std::size_t k = 0; k < valid.size(); ++k) {
+            if (!valid[k]) {
                 throw InvalidInput("geometric mean: matrix " + std::to_string(k) +
-                                   " is not symmetric positive definite");
+                                   " is not symmetric (to 1e-7 relative) or holds NaN or infinity");
             }
         }
     }
@@ -227,23 +254,20 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         // as the previous subject's log is in): the same bits for any thread count, one log per thread
         // in memory, and no barrier between subjects.
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
-        std::string error;
+        detail::Failure first_failure;
 #pragma omp parallel for ordered schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (Eigen::Index k = 0; k < count; ++k) {
             Eigen::MatrixXd log;
-            std::string failed;
-            try {
+            const auto failure = detail::Failure::of("matrix " + std::to_string(k) + ": ", [&] {
                 log = detail::cholesky_whitened_log(l_inverse, matrices[static_cast<std::size_t>(k)], "geometric mean");
-            } catch (const std::exception& e) {
-                failed = "matrix " + std::to_string(k) + ": " + e.what();
-            }
+            });
 #pragma omp ordered
             {
-                if (!failed.empty() && error.empty()) error = failed;
-                if (error.empty()) logs_mean += log;
+                if (failure && !first_failure) first_failure = failure;
+                if (!first_failure) logs_mean += log;
             }
         }
-        if (!error.empty()) throw NumericalError(error);
+        if (first_failure) first_failure.raise();
         logs_mean /= static_cast<double>(count);
         norm = logs_mean.norm();
         auto gradient = detail::eigh(logs_mean, "geometric mean");
@@ -385,18 +409,16 @@ private:
         const auto count = static_cast<Eigen::Index>(covariances.size());
         const int threads = static_cast<int>(
             std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options_.mean.threads), count)));
-        std::vector<std::string> errors(covariances.size());
+        std::vector<detail::Failure> failures(covariances.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (Eigen::Index k = 0; k < count; ++k) {
             const auto i = static_cast<std::size_t>(k);
-            try {
+            failures[i] = detail::Failure::of("subject " + std::to_string(k) + ": ", [&] {
                 detail::whitened_log(whitening_, covariances[i], "tangent", destination(i));
-            } catch (const std::exception& e) {
-                errors[i] = "subject " + std::to_string(k) + ": " + e.what();
-            }
+            });
         }
-        for (const auto& e : errors) {
-            if (!e.empty()) throw NumericalError(e);
+        for (const auto& failure : failures) {
+            if (failure) failure.raise();
         }
     }
 

@@ -154,6 +154,17 @@ TEST_CASE("tangent: bad input names the problem", "[tangent][errors]") {
     Eigen::MatrixXd not_spd = Eigen::MatrixXd::Identity(3, 3);
     not_spd(2, 2) = -1.0;
     CHECK_THROWS_AS(geometric_mean({Eigen::MatrixXd::Identity(3, 3), not_spd}), InvalidInput);
+    // A matrix that is not positive definite while the arithmetic mean is: found by the first
+    // iteration (its whitened form is congruent to it), and named.
+    const Eigen::MatrixXd two = 2.0 * Eigen::MatrixXd::Identity(3, 3);
+    CHECK_THAT(test::message_of<InvalidInput>([&] { geometric_mean({two, two, not_spd}); }),
+               Catch::Matchers::Contains("matrix 2") && Catch::Matchers::Contains("not symmetric positive definite"));
+    CHECK_THAT(test::message_of<InvalidInput>([&] { space.transform_covariances({Eigen::MatrixXd::Identity(6, 6), [] {
+                   Eigen::MatrixXd c = Eigen::MatrixXd::Identity(6, 6);
+                   c(4, 4) = -2.0;
+                   return c;
+               }()}); }),
+               Catch::Matchers::Contains("subject 1") && Catch::Matchers::Contains("not symmetric positive definite"));
     CHECK_THROWS_AS(TangentSpace::from_reference(not_spd, not_spd), InvalidInput);
     GeometricMeanOptions bad;
     bad.max_iter = 0;
