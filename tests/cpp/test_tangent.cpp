@@ -166,6 +166,15 @@ TEST_CASE("tangent: bad input names the problem", "[tangent][errors]") {
                }()}); }),
                Catch::Matchers::Contains("subject 1") && Catch::Matchers::Contains("not symmetric positive definite"));
     CHECK_THROWS_AS(TangentSpace::from_reference(not_spd, not_spd), InvalidInput);
+    // nilearn's symmetry tolerance, 1e-7 relative, checked tile by tile: an asymmetry in an
+    // off-diagonal tile of a 70 × 70 matrix is caught, one below the tolerance is not.
+    const Eigen::MatrixXd spd = random_spd(70, 12);
+    Eigen::MatrixXd skewed = spd;
+    skewed(66, 3) *= 1.0 + 1e-6;
+    CHECK_THAT(test::message_of<InvalidInput>([&] { geometric_mean({spd, skewed}); }),
+               Catch::Matchers::Contains("matrix 1 is not symmetric"));
+    skewed(66, 3) = spd(66, 3) * (1.0 + 1e-8);
+    CHECK_NOTHROW(geometric_mean({spd, skewed}));
     GeometricMeanOptions bad;
     bad.max_iter = 0;
     CHECK_THROWS_AS(bad.validate(), InvalidInput);
