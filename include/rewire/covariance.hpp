@@ -82,7 +82,8 @@ namespace detail {
 /// library is built for baseline x86-64; AVX2+FMA makes these 2-3× faster). Column-major raw
 /// pointers; none of them threads.
 namespace kernels {
-/// C (n × n, lower triangle) += alpha · A Aᵀ for A n × k, or alpha · Aᵀ A for A k × n (`a_transposed`).
+/// C (n × n, lower triangle) += alpha · A Aᵀ for A n × k, or alpha · Aᵀ A for A k × n (`a_transposed`);
+/// k may be 0.
 void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, bool a_transposed, double alpha,
                 double* c, std::int64_t ldc);
 /// C (m × n) = Aᵀ B for A k × m and B k × n.
@@ -158,6 +159,7 @@ struct CentredSignals {
     bool regions_in_rows = false;
 
     Eigen::Index frames() const { return regions_in_rows ? values.cols() : values.rows(); }
+    Eigen::Index regions() const { return regions_in_rows ? values.rows() : values.cols(); }
 };
 
 /// Checks shape and finiteness, then centres the columns of T × N signals (either memory order) into
@@ -236,8 +238,7 @@ inline Eigen::MatrixXd gram(const Eigen::Ref<const Eigen::MatrixXd>& x, int thre
 
 /// Xc'Xc of centred signals.
 inline Eigen::MatrixXd gram(const CentredSignals& c, int threads) {
-    const Eigen::Index n = c.regions_in_rows ? c.values.rows() : c.values.cols();
-    return gram(c.values.data(), c.values.outerStride(), c.frames(), n, c.regions_in_rows, threads);
+    return gram(c.values.data(), c.values.outerStride(), c.frames(), c.regions(), c.regions_in_rows, threads);
 }
 
 /// Σ_t (Σ_i w_i x_ti²)²: the sum of all entries of (X∘X)'(X∘X) for the columns scaled by √w, which

@@ -122,12 +122,6 @@ inline void log_of_whitened(const Eigen::MatrixXd& whitened, const char* who, do
     kernels::recompose(n, solver.vectors.data(), n, logs.data(), out, n);
 }
 
-inline Eigen::MatrixXd log_of_whitened(const Eigen::MatrixXd& whitened, const char* who) {
-    Eigen::MatrixXd out(whitened.rows(), whitened.rows());
-    log_of_whitened(whitened, who, out.data());
-    return out;
-}
-
 /// log(W·M·W) of an SPD M whitened by a symmetric W (nilearn's whitening, W = G^{-1/2}) into `out`.
 inline void whitened_log(const Eigen::MatrixXd& w, const Eigen::MatrixXd& m, const char* who, double* out) {
     const Eigen::Index n = w.rows();
@@ -138,13 +132,14 @@ inline void whitened_log(const Eigen::MatrixXd& w, const Eigen::MatrixXd& m, con
 
 /// log(L⁻¹·M·L⁻ᵀ) of an SPD M whitened by the Cholesky factor L of G (G = L Lᵀ), given L⁻¹ (zeros above
 /// its diagonal). It equals Rᵀ log(G^{-1/2} M G^{-1/2}) R for the orthogonal R = G^{-1/2} L, and the
-/// triangular products take 1.6 N³ flops where the symmetric whitening takes 3 N³.
+/// triangular products take 1.7 N³ flops where the symmetric whitening takes 3.2 N³.
 inline Eigen::MatrixXd cholesky_whitened_log(const Eigen::MatrixXd& l_inverse, const Eigen::MatrixXd& m,
                                              const char* who) {
     const Eigen::Index n = l_inverse.rows();
-    Eigen::MatrixXd whitened(n, n);
+    Eigen::MatrixXd whitened(n, n), out(n, n);
     kernels::triangular_congruence(n, l_inverse.data(), n, m.data(), n, whitened.data(), n);
-    return log_of_whitened(whitened, who);
+    log_of_whitened(whitened, who, out.data());
+    return out;
 }
 
 }  // namespace detail

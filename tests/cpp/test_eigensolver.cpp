@@ -7,7 +7,6 @@
 #include <random>
 
 #include <Eigen/Eigenvalues>
-#include <Eigen/QR>
 
 #include "rewire/covariance.hpp"
 #include "test_support.hpp"
@@ -16,14 +15,6 @@ using namespace rewire;
 namespace kernels = rewire::detail::kernels;
 
 namespace {
-
-/// Q diag(values) Qᵀ for a random orthogonal Q from a fixed seed.
-Eigen::MatrixXd with_spectrum(const Eigen::VectorXd& values, unsigned seed) {
-    const auto n = values.size();
-    const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(test::normal_matrix(n, n, seed)).householderQ();
-    const Eigen::MatrixXd a = q * values.asDiagonal() * q.transpose();
-    return 0.5 * (a + a.transpose());
-}
 
 /// A whitened sample covariance W C W (W = C₂^{-1/2}) of T = 3N Gaussian signals mixed by I + 0.3 G/√N:
 /// the matrices whose logarithms the tangent space takes.
@@ -82,7 +73,7 @@ TEST_CASE("fast eigensolver: generic matrices take the fast path, as accurate as
     SECTION("indefinite, eigenvalues of both signs and near zero") {
         Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, -3.0, 2.0);
         values[n / 2] = 1e-9;  // an eigenvalue next to zero needs an absolute, not relative, stopping rule
-        const Eigen::MatrixXd a = with_spectrum(values, 11);
+        const Eigen::MatrixXd a = test::with_spectrum(values, 11);
         const Pairs p = fast_pairs(a);
         REQUIRE(p.fast);
         check_eigenpairs(a, p);
@@ -93,7 +84,7 @@ TEST_CASE("fast eigensolver: generic matrices take the fast path, as accurate as
     SECTION("graded spectrum over six decades") {
         Eigen::VectorXd values(n);
         for (int i = 0; i < n; ++i) values[i] = std::pow(10.0, -3.0 + 6.0 * i / (n - 1));
-        const Eigen::MatrixXd a = with_spectrum(values, 13);
+        const Eigen::MatrixXd a = test::with_spectrum(values, 13);
         const Pairs p = fast_pairs(a);  // the smallest eigenvalues are closer than 1e-6‖A‖: QR takes them
         check_eigenpairs(a, p.fast ? p : pairs(a));
     }
@@ -106,7 +97,7 @@ TEST_CASE("fast eigensolver: close pairs are finished by bisection and reorthogo
     const double gap = GENERATE(1.1e-6, 2e-6, 1e-5, 1e-4);
     Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
     for (int i = 2; i < n - 2; i += 4) values[i] = values[i + 1] - 3.0 * gap;
-    const Eigen::MatrixXd a = with_spectrum(values, 43);
+    const Eigen::MatrixXd a = test::with_spectrum(values, 43);
     const Pairs p = fast_pairs(a);
     REQUIRE(p.fast);
     check_eigenpairs(a, p);
@@ -126,12 +117,12 @@ TEST_CASE("fast eigensolver declines clustered, repeated and split spectra; eigh
     SECTION("a triple eigenvalue") {
         Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
         values[10] = values[11] = values[12];
-        a = with_spectrum(values, 17);
+        a = test::with_spectrum(values, 17);
     }
     SECTION("two eigenvalues 1e-9 apart") {
         Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
         values[20] = values[21] - 1e-9;
-        a = with_spectrum(values, 19);
+        a = test::with_spectrum(values, 19);
     }
     SECTION("scaled by 1e-200 (squares would underflow)") { a = 1e-200 * whitened_covariance(n, 47); }
     SECTION("scaled by 1e200 (squares would overflow)") { a = 1e200 * whitened_covariance(n, 53); }

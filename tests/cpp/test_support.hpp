@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <Eigen/QR>
 
 #include "rewire/nifti.hpp"
 
@@ -22,6 +23,14 @@ inline Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, std::
         for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = normal(engine);
     }
     return m;
+}
+
+/// Q diag(values) Qᵀ, exactly symmetric, for a random orthogonal Q (QR of normal_matrix) from a fixed seed.
+inline Eigen::MatrixXd with_spectrum(const Eigen::VectorXd& values, std::uint64_t seed) {
+    const auto n = values.size();
+    const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(normal_matrix(n, n, seed)).householderQ();
+    const Eigen::MatrixXd a = q * values.asDiagonal() * q.transpose();
+    return 0.5 * (a + a.transpose());
 }
 
 /// T × N Gaussian signals with correlated columns: white noise (filled row by row) times I + mixing·G,

@@ -16,20 +16,13 @@ namespace {
 
 double max_abs(const Eigen::MatrixXd& m) { return m.cwiseAbs().maxCoeff(); }
 
-/// A random SPD matrix with eigenvalues in [lo, hi], from a fixed seed.
+/// A random SPD matrix with eigenvalues uniform in [lo, hi], from a fixed seed.
 Eigen::MatrixXd random_spd(int n, unsigned seed, double lo = 0.2, double hi = 5.0) {
     std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
     std::uniform_real_distribution<double> uniform(lo, hi);
-    Eigen::MatrixXd g(n, n);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) g(i, j) = normal(rng);
-    Eigen::HouseholderQR<Eigen::MatrixXd> qr(g);
-    const Eigen::MatrixXd q = qr.householderQ();
     Eigen::VectorXd values(n);
     for (int i = 0; i < n; ++i) values[i] = uniform(rng);
-    Eigen::MatrixXd a = q * values.asDiagonal() * q.transpose();
-    return 0.5 * (a + a.transpose());
+    return test::with_spectrum(values, seed);
 }
 
 /// T × N signals with a subject-specific mixing, from a fixed seed.
