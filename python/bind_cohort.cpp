@@ -3,8 +3,9 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
-#include "rewire/cohort_store.hpp"
-#include "rewire/delta.hpp"
+#include "rewire/io/cohort_store.hpp"
+#include "rewire/io/result_files.hpp"
+#include "rewire/io/store_delta.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

@@ -6,7 +6,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
-#include "rewire/confounds.hpp"
+#include "rewire/io/confounds.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

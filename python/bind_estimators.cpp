@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "rewire/connectivity.hpp"
-#include "rewire/covariance.hpp"
-#include "rewire/estimate.hpp"
-#include "rewire/tangent.hpp"
+#include "rewire/connectivity/correlation.hpp"
+#include "rewire/connectivity/edge_zscores.hpp"
+#include "rewire/connectivity/edges.hpp"
+#include "rewire/connectivity/covariance.hpp"
+#include "rewire/connectivity/estimate.hpp"
+#include "rewire/connectivity/tangent.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "rewire/butterworth.hpp"
-#include "rewire/interpolate.hpp"
-#include "rewire/signal.hpp"
+#include "rewire/signal/butterworth.hpp"
+#include "rewire/signal/interpolate.hpp"
+#include "rewire/signal/clean.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

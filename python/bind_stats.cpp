@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "bindings.hpp"
-#include "rewire/stats.hpp"
+#include "rewire/stats/all.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

@@ -5,8 +5,9 @@ matrices, pre/post change and cohort statistics. Time series are numpy float64 a
 as in nilearn.
 """
 from ._core import __version__
-from .api import Atlas, correlation, edge_index, edge_vector, extract, fisher_z, load_data, read_header
-from .estimators import (ConnectivityMeasure, Tangent, connectivity, covariance, covariance_to_correlation,
+from .images import Atlas, extract, load_data, read_header
+from .connectivity import (ConnectivityMeasure, Tangent, connectivity, correlation, covariance, covariance_to_correlation,
+                           edge_index, edge_vector, fisher_z,
                          edge_zscores, geometric_mean, ledoit_wolf, oas, precision_to_partial_correlation,
                          sym_matrix_to_vec, vec_to_sym_matrix)
 from .cohort import Cohort, delta

@@ -1,7 +1,7 @@
 """fMRIPrep confounds with nilearn's ``load_confounds`` strategies.
 
 The reading, column selection, framewise displacement and scrubbing run in C++
-(``include/rewire/confounds.hpp``, so C++ pipelines get the same strategies); this module only
+(``include/rewire/io/confounds.hpp``, so C++ pipelines get the same strategies); this module only
 checks the Python arguments the way nilearn does and builds the pandas DataFrame.
 
 Results equal nilearn 0.14's ``nilearn.interfaces.fmriprep.load_confounds`` and

@@ -9,10 +9,10 @@ from typing import Dict, List
 
 import numpy as np
 
-from .api import edge_index
+from .connectivity import edge_index
 from .cohort import Cohort, delta
 from .simulate import GROUPS, SESSIONS, SimulationOptions, simulate_study
-from .study import run_study
+from .study.run import run_study
 
 #: The demo study: small enough to finish in seconds, large enough for the planted change to show.
 DEMO_OPTIONS = {"subjects": 4, "timepoints": 150, "resolution": 4, "effect": 0.5, "seed": 0}

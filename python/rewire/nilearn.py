@@ -29,8 +29,8 @@ import warnings
 
 import numpy as np
 
-from .api import Atlas, extract
-from .estimators import ConnectivityMeasure
+from .images import Atlas, extract
+from .connectivity import ConnectivityMeasure
 from .signal import clean
 
 __all__ = ["NiftiLabelsMasker", "NiftiMapsMasker", "NiftiSpheresMasker", "ConnectivityMeasure"]

@@ -33,7 +33,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _core
-from .api import Atlas
+from .images import Atlas
 
 DEFAULT_ATLAS = "/usr/share/mricron/templates/aal.nii.gz"
 GROUPS = ("therapy", "control")

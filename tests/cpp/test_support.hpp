@@ -10,7 +10,7 @@
 #include <Eigen/Core>
 #include <Eigen/QR>
 
-#include "rewire/nifti.hpp"
+#include "rewire/io/nifti.hpp"
 
 namespace rewire::test {
 

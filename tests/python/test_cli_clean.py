@@ -9,7 +9,7 @@ import pytest
 
 import rewire
 from rewire import cli
-from rewire.estimators import connectivity
+from rewire.connectivity import connectivity
 from rewire.signal import clean
 from conftest import grid_affine, save, write_nifti
 

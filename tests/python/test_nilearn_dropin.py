@@ -131,7 +131,7 @@ def test_not_implemented_and_types(files):
 
 
 def test_connectivity_measure_reexport():
-    from rewire.estimators import ConnectivityMeasure
+    from rewire.connectivity import ConnectivityMeasure
     from rewire.nilearn import ConnectivityMeasure as Reexported, NiftiLabelsMasker  # noqa: F401
 
     assert Reexported is ConnectivityMeasure

@@ -10,7 +10,7 @@ import pytest
 
 import rewire.stats as rs
 from rewire.cli import main
-from rewire.stats_cli import read_study
+from rewire.cli.stats import read_study
 
 N = 12
 S = 20

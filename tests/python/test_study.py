@@ -1,6 +1,6 @@
 """rewire.run_study / `rewire run`: a whole simulated study into an HDF5 cohort store.
 
-The store is read back with plain h5py (the layout documented in include/rewire/cohort_store.hpp and
+The store is read back with plain h5py (the layout documented in include/rewire/io/cohort_store.hpp and
 docs/cohort-store.md), and its values are recomputed run by run with rewire.extract + load_confounds +
 rewire.clean + rewire.correlation and, independently, numpy. Then: skipping unchanged runs, recomputing a
 changed one, surviving a SIGKILL, failing runs, QC exclusions, bad input that must leave the store intact,
@@ -19,7 +19,7 @@ import pytest
 
 import rewire
 from conftest import REWIRE_PATH, ROOT, run_cli, text
-from rewire.bids import discover
+from rewire.study.bids import discover
 from rewire.simulate import SimulationOptions, bids_paths, simulate_study
 
 h5py = pytest.importorskip("h5py")
@@ -489,7 +489,7 @@ def test_bids_outputs(copy, tmp_path):
 
 
 def test_bids_atlas_labels():
-    from rewire.bids_outputs import atlas_label
+    from rewire.study.outputs import atlas_label
 
     assert atlas_label("/x/aal.nii.gz") == "aal"
     assert atlas_label("kmeans400_2mm.nii.gz") == "kmeans4002mm"
@@ -502,9 +502,9 @@ def test_bids_atlas_labels():
 
 def test_tangent_reference_is_fitted_on_pre_and_kept_fixed(study, tmp_path):
     try:
-        from rewire.estimators import Tangent
+        from rewire.connectivity import Tangent
     except ImportError:
-        pytest.skip("rewire.estimators (Tangent) is not committed yet: the tangent kind cannot run")
+        pytest.skip("rewire.connectivity (Tangent) is not committed yet: the tangent kind cannot run")
     output = str(tmp_path / "cohort.h5")
     # 100 volumes < 116 regions: the empirical covariance is singular, the tangent space needs shrinkage.
     with pytest.raises(ValueError, match="tangent reference: .*ledoit_wolf"):

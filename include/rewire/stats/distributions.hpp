@@ -10,7 +10,7 @@
 #include <limits>
 #include <string>
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 
 namespace rewire::stats {
 

@@ -13,7 +13,7 @@
 
 #include <Eigen/Core>
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 
 namespace rewire::stats {
 

@@ -11,7 +11,7 @@
 
 #include <Eigen/Core>
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 
 namespace rewire::stats {
 

@@ -10,7 +10,7 @@
 
 #include <Eigen/Dense>
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 #include "rewire/stats/design.hpp"
 #include "rewire/stats/distributions.hpp"
 

@@ -9,11 +9,9 @@
 
 #include <Eigen/Core>
 
-namespace rewire {
+#include "rewire/core/parallel.hpp"
 
-/// Thread count for `requested` (> 0), else REWIRE_NUM_THREADS / OMP_NUM_THREADS, else the hardware
-/// (defined in src/extract.cpp; declared in extract.hpp as well).
-int resolve_threads(int requested, int reserved);
+namespace rewire {
 
 namespace stats::detail {
 

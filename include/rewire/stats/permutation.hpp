@@ -34,7 +34,7 @@
 #include <omp.h>
 #endif
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 #include "rewire/stats/design.hpp"
 #include "rewire/stats/distributions.hpp"
 #include "rewire/stats/enhancer.hpp"

@@ -27,7 +27,7 @@
 
 #include <Eigen/Core>
 
-#include "rewire/error.hpp"
+#include "rewire/core/error.hpp"
 
 namespace rewire::stats {
 

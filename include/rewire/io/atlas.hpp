@@ -1,0 +1,93 @@
+// rewire — atlases (hard labels, probabilistic maps, spheres) and their Parcellation on a BOLD grid.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "rewire/io/geometry.hpp"
+#include "rewire/io/nifti.hpp"
+
+namespace rewire {
+
+/// Region values and names, in ascending value order.
+struct LabelTable {
+    std::vector<std::int64_t> values;
+    std::vector<std::string> names;
+};
+
+/// Reads a label table. Accepted: a BIDS `dseg.tsv` (a header line with `index` and `name` columns,
+/// tab-separated), or the mricron `.txt` tables (`VALUE NAME [...]` per line, whitespace-separated).
+LabelTable read_label_table(const std::string& path);
+
+/// Where the regions of a Parcellation came from.
+enum class AtlasKind { labels, maps, spheres };
+
+/// Regions resampled onto one image grid, ready for streamed reduction.
+///
+/// Region r owns the voxel entries [offsets[r], offsets[r+1]) of `voxels` (linear indices on `grid`,
+/// ascending within a region). For label and sphere atlases the region signal is the mean of its
+/// voxels; for maps it is nilearn's least-squares fit: signals = (Mᵀ d) · pinv(MᵀM), `weights` holding M.
+struct Parcellation {
+    AtlasKind kind = AtlasKind::labels;
+    ImageGeometry grid;
+    std::vector<std::int64_t> values;   ///< label value of each region (1..K for maps and spheres)
+    std::vector<std::string> names;     ///< one name per region
+    std::vector<std::int64_t> offsets;  ///< K + 1 offsets into `voxels`
+    std::vector<std::int64_t> voxels;   ///< voxel indices grouped by region
+    std::vector<double> weights;        ///< map weight of each entry (maps only; empty otherwise)
+    Eigen::MatrixXd gram_pinv;          ///< K × K pinv(MᵀM) (maps only)
+    std::vector<std::int64_t> atlas_voxels;  ///< voxels of each region on the grid before masking
+
+    std::int64_t regions() const { return static_cast<std::int64_t>(names.size()); }
+};
+
+/// An atlas as given by the user, before it meets a BOLD grid.
+class Atlas {
+public:
+    /// Hard-label atlas: a 3D image of integer labels (0 = background). `label_table` names the
+    /// regions; when empty, a table beside the image (`<image>.txt` as mricron ships, or a `.tsv`
+    /// with the same stem) is used if present, else the regions are named by their values. Columns
+    /// are every label in the image or the table, in ascending value.
+    static Atlas from_labels(const std::string& image_path, const std::string& label_table = "");
+
+    /// Probabilistic atlas: a 4D image with one weight map per region (nilearn's NiftiMapsMasker).
+    /// `names` must be empty or hold one name per map.
+    static Atlas from_maps(const std::string& image_path, const std::vector<std::string>& names = {});
+
+    /// Spheres around MNI coordinates (K × 3, mm) with `radius` mm, as nilearn's NiftiSpheresMasker:
+    /// every voxel whose centre lies within the radius, and always the voxel nearest to the centre.
+    /// Spheres may share voxels only when `allow_overlap` is true.
+    static Atlas from_spheres(const Eigen::MatrixXd& centres, double radius, bool allow_overlap = false,
+                              const std::vector<std::string>& names = {});
+
+    AtlasKind kind() const { return kind_; }
+    const std::vector<std::int64_t>& values() const { return values_; }
+    const std::vector<std::string>& names() const { return names_; }
+    std::int64_t regions() const { return static_cast<std::int64_t>(names_.size()); }
+    const std::string& source() const { return source_; }
+
+    /// The regions on `grid`. An atlas on another grid is resampled by nearest neighbour in world
+    /// coordinates; `mask` (optional, any grid) restricts the regions to its non-zero voxels.
+    /// Throws InvalidInput when no region voxel falls inside the grid (or the mask).
+    Parcellation on_grid(const ImageGeometry& grid, const NiftiImage* mask = nullptr) const;
+
+private:
+    AtlasKind kind_ = AtlasKind::labels;
+    std::string source_;
+    std::vector<std::int64_t> values_;
+    std::vector<std::string> names_;
+    NiftiImage image_;            // labels (3D) or maps (4D)
+    Eigen::MatrixXd centres_;     // spheres
+    double radius_ = 0.0;
+    bool allow_overlap_ = false;
+};
+
+/// For each voxel of `grid`, the linear index of the nearest voxel of `source` in world space, or -1
+/// when it falls outside `source`. Follows scipy.ndimage order-0 sampling in mode 'constant', as
+/// nilearn resamples: outside unless 0 <= x <= n - 1 in every axis, then rounded as floor(x + 0.5).
+std::vector<std::int64_t> nearest_voxels(const ImageGeometry& grid, const ImageGeometry& source);
+
+}  // namespace rewire

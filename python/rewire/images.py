@@ -1,0 +1,89 @@
+"""Images: atlases, region-signal extraction and NIfTI headers (the io layer over rewire._core)."""
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Atlas:
+    """A parcellation: hard labels, probabilistic maps or spheres.
+
+    Columns of extracted signals follow ``values`` (ascending label value) and are named ``names``.
+    """
+
+    def __init__(self, core: "_core.Atlas"):
+        self._core = core
+
+    @classmethod
+    def from_file(cls, path: PathLike, labels: Optional[PathLike] = None) -> "Atlas":
+        """Hard-label atlas from a 3D integer image; ``labels`` is a label table (mricron ``.txt`` or
+        BIDS ``dseg.tsv``); without it a table beside the image is used when present."""
+        return cls(_core.Atlas.from_labels(os.fspath(path), os.fspath(labels) if labels else ""))
+
+    @classmethod
+    def from_maps(cls, path: PathLike, names: Optional[Sequence[str]] = None) -> "Atlas":
+        """Probabilistic atlas: a 4D image with one weight map per region (nilearn's NiftiMapsMasker)."""
+        return cls(_core.Atlas.from_maps(os.fspath(path), list(names or [])))
+
+    @classmethod
+    def from_spheres(cls, coords, radius: float = 0.0, allow_overlap: bool = False,
+                     names: Optional[Sequence[str]] = None) -> "Atlas":
+        """Spheres of ``radius`` mm around MNI ``coords`` (K × 3), as nilearn's NiftiSpheresMasker."""
+        centres = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
+        return cls(_core.Atlas.from_spheres(centres, float(radius), bool(allow_overlap), list(names or [])))
+
+    @property
+    def kind(self) -> str:
+        return self._core.kind
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.asarray(self._core.values, dtype=np.int64)
+
+    @property
+    def names(self) -> list:
+        return list(self._core.names)
+
+    def __len__(self) -> int:
+        return len(self._core.names)
+
+    def __repr__(self) -> str:
+        return f"Atlas(kind={self.kind!r}, regions={len(self)}, source={self._core.source!r})"
+
+
+def _as_atlas(atlas) -> Atlas:
+    if isinstance(atlas, Atlas):
+        return atlas
+    return Atlas.from_file(atlas)
+
+
+def extract(bold: PathLike, atlas, mask: Optional[PathLike] = None, *, return_coverage: bool = False,
+            threads: int = 0, progress: Optional[Callable[[int, int], None]] = None):
+    """Region signals of a 4D BOLD image, streamed one volume at a time.
+
+    Returns a float64 array shaped (T, N) in the atlas' column order (raw means, no cleaning). With
+    ``return_coverage=True`` returns ``(signals, coverage)`` where coverage[n] is the fraction of region
+    n's voxels that carry finite data in every volume. A region without data is a NaN column.
+    """
+    result = _core.extract(os.fspath(bold), _as_atlas(atlas)._core, os.fspath(mask) if mask else "",
+                           int(threads), progress)
+    signals = np.asarray(result["signals"])
+    if return_coverage:
+        return signals, np.asarray(result["coverage"])
+    return signals
+
+
+def read_header(path: PathLike) -> dict:
+    """Header fields and geometry of a NIfTI file (``affine`` equals nibabel's ``img.affine``)."""
+    return _core.read_header(os.fspath(path))
+
+
+def load_data(path: PathLike) -> np.ndarray:
+    """Whole image as float64 shaped like nibabel's ``get_fdata()`` (for small images)."""
+    return _core.load_data(os.fspath(path))
