@@ -238,7 +238,7 @@ std::vector<CovarianceEstimate> estimate_covariances(const std::vector<Signals>&
     }
     const auto count = static_cast<Eigen::Index>(subjects.size());
     const int threads = static_cast<int>(
-        std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options.threads), count)));
+        std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(options.threads), count)));
     CovarianceOptions single = options;
     single.threads = 1;
     std::vector<CovarianceEstimate> out(subjects.size());

@@ -155,7 +155,7 @@ inline EdgeZScores edge_zscores(const Eigen::Ref<const Eigen::MatrixXd>& signals
             out.dof = (frames / (1.0 + 2.0 * cross.array())).min(frames).matrix();
             out.dof.diagonal().setConstant(frames);
         } else {
-            const int threads = detail::estimator_threads(options.threads);
+            const int threads = resolve_threads(options.threads);
             Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, n), b = a, c = a, p(n, n);
             for (Eigen::Index k = 1; k <= lags; ++k) {
                 detail::lagged_products(u, k, threads, p);  // p(i, j) = ρ_ij(k), p(j, i) = ρ_ij(−k)

@@ -103,7 +103,7 @@ inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char
     Eigen::MatrixXd l_inv(n, n);
     const Eigen::Index width = 128;
     const Eigen::Index blocks = (n + width - 1) / width;
-    const int nt = static_cast<int>(std::min<Eigen::Index>(estimator_threads(threads), blocks));
+    const int nt = static_cast<int>(std::min<Eigen::Index>(resolve_threads(threads), blocks));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (Eigen::Index b = 0; b < blocks; ++b) {
         const Eigen::Index first = b * width;
@@ -219,7 +219,7 @@ std::vector<Estimate> estimate_group(const std::vector<Signals>& subjects, const
     options.validate();
     const auto count = static_cast<Eigen::Index>(subjects.size());
     const int threads = static_cast<int>(
-        std::max<Eigen::Index>(1, std::min<Eigen::Index>(detail::estimator_threads(options.threads), count)));
+        std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(options.threads), count)));
     EstimateOptions single = options;
     single.threads = 1;
     std::vector<Estimate> out(subjects.size());

@@ -165,7 +165,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         // definiteness shows in the first iteration, whose whitened matrices are congruent to these.
         const auto count = static_cast<Eigen::Index>(matrices.size());
         const int threads =
-            static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
+            static_cast<int>(std::min<Eigen::Index>(resolve_threads(options.threads), count));
         std::vector<char> valid(matrices.size(), 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (Eigen::Index k = 0; k < count; ++k) {
@@ -181,7 +181,7 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     }
     const auto count = static_cast<Eigen::Index>(matrices.size());
     const int threads =
-        static_cast<int>(std::min<Eigen::Index>(detail::estimator_threads(options.threads), count));
+        static_cast<int>(std::min<Eigen::Index>(resolve_threads(options.threads), count));
 
     GeometricMean out;
     out.mean = Eigen::MatrixXd::Zero(n, n);
@@ -375,7 +375,7 @@ private:
         }
         const auto count = static_cast<Eigen::Index>(covariances.size());
         const int threads = static_cast<int>(std::max<Eigen::Index>(
-            1, std::min<Eigen::Index>(detail::estimator_threads(options_.mean.threads), count)));
+            1, std::min<Eigen::Index>(resolve_threads(options_.mean.threads), count)));
         std::vector<detail::Failure> failures(covariances.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (Eigen::Index k = 0; k < count; ++k) {
