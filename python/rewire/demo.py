@@ -58,7 +58,8 @@ def run_demo(out_dir: str = "rewire-demo", quiet: bool = False) -> int:
     truth = simulate_study(study_dir, options, progress=None if quiet else Progress("simulate runs"))
     simulated = time.perf_counter()
 
-    summary = run_study(study_dir, store, truth["atlas"]["image"], workers=WORKERS,
+    atlas = os.path.join(study_dir, truth["atlas"]["image"])  # the synthetic atlas, written into the study
+    summary = run_study(study_dir, store, atlas, workers=WORKERS,
                         progress=None if quiet else Progress("pipeline runs"), command_line="rewire demo",
                         **DEMO_PIPELINE)
     if not summary.ok:

@@ -1,7 +1,10 @@
 """Simulated resting-state study laid out like fMRIPrep derivatives, with a planted connectivity change.
 
 Two groups (therapy, control) are scanned before and after (sessions ``pre`` and ``post``). Every run is a
-4D BOLD image on an MNI grid whose brain voxels carry
+4D BOLD image on an MNI grid. The regions come from a label atlas: by default the simulator's own synthetic
+atlas (``synthetic_atlas``: AAL-named regions on a stylised brain, written into the study as
+``atlas/*_dseg.nii.gz`` with its ``dseg.tsv`` label table), so that nothing outside rewire is needed; any
+other hard-label atlas (AAL, ...) may be given instead. The brain voxels carry
 
     baseline × (1 + region signal + nuisance + voxel noise)     (0 outside the brain mask)
 
@@ -35,7 +38,6 @@ import numpy as np
 from . import _core
 from .images import Atlas
 
-DEFAULT_ATLAS = "/usr/share/mricron/templates/aal.nii.gz"
 GROUPS = ("therapy", "control")
 SESSIONS = ("pre", "post")
 SPACE = "MNI152NLin2009cAsym"
@@ -91,7 +93,7 @@ class SimulationOptions:
     resolution: int = 4        #: voxel size in mm: 2 (91 × 109 × 91), 3 or 4 (46 × 55 × 46)
     effect: float = 0.5        #: nominal post − pre rise of the planted edges' correlation (therapy)
     seed: int = 0              #: random seed (non-negative)
-    atlas: Optional[str] = None  #: label atlas; None: mricron's AAL
+    atlas: Optional[str] = None  #: label atlas image; None: the synthetic atlas (``synthetic_atlas``)
     dtype: str = "int16"       #: stored voxel type, "int16" or "float32"
     gzip_level: int = 1        #: 0–9
 
@@ -119,13 +121,10 @@ class SimulationOptions:
         atlas_path(self.atlas)
 
 
-def atlas_path(atlas: Optional[str]) -> str:
-    """The atlas image to use: ``atlas`` or the default AAL; FileNotFoundError when it is missing."""
+def atlas_path(atlas: Optional[str]) -> Optional[str]:
+    """The atlas image given, or None for the synthetic atlas; FileNotFoundError when it is missing."""
     if atlas is None:
-        if not os.path.isfile(DEFAULT_ATLAS):
-            raise FileNotFoundError(f"default atlas {DEFAULT_ATLAS} not found (Debian package mricron-data "
-                                    f"ships it); pass another label atlas with --atlas / atlas=")
-        return DEFAULT_ATLAS
+        return None
     path = os.fspath(atlas)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"atlas image not found: {path}")
@@ -157,6 +156,101 @@ def bids_paths(out_dir: str, subject: str, session: str, resolution: int) -> Dic
         "confounds": os.path.join(func, f"{stem}_desc-confounds_timeseries.tsv"),
         "confounds_json": os.path.join(func, f"{stem}_desc-confounds_timeseries.json"),
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# The synthetic atlas: the default, so that `rewire simulate` and `rewire demo` need no atlas package.
+#
+# Each hemisphere is a superellipsoid |Δx/a|³ + |Δy/b|³ + |Δz/c|³ ≤ 1 (a stylised cerebrum; the two are
+# 4 mm apart at the midline). Its cortex, the voxels within CORTEX_DEPTH_MM of its surface along the ray
+# from its centre, is split among AAL-named seed points by nearest seed. Deep grey matter (insula,
+# hippocampus, amygdala, basal ganglia, thalamus) is one ball per region with the volume of the AAL region,
+# cut at the midline, painted over the cortex in the order listed. Seeds and centres are rounded centroids
+# of the AAL regions (Tzourio-Mazoyer et al. 2002) of the left hemisphere; the right mirrors them
+# (x → −x), on a grid symmetric about x = 0. Labels are a function of the voxel centre in mm, so any grid
+# gets them directly, without resampling.
+
+#: Left hemisphere: centre (mm), semi-axes (mm) and exponent of its superellipsoid.
+HEMISPHERE_CENTRE_MM = (-36.0, -18.0, 16.0)
+HEMISPHERE_AXES_MM = (34.0, 88.0, 62.0)
+HEMISPHERE_EXPONENT = 3.0
+CORTEX_DEPTH_MM = 10.0
+#: Cortical regions (AAL name without the hemisphere) and their seed point in the left hemisphere (mm).
+SYNTHETIC_CORTEX = (
+    ("Precentral", (-40, -7, 51)), ("Frontal_Sup", (-20, 33, 43)), ("Frontal_Sup_Orb", (-18, 47, -13)),
+    ("Frontal_Mid", (-35, 33, 35)), ("Frontal_Mid_Orb", (-32, 51, -10)), ("Frontal_Inf_Oper", (-49, 14, 20)),
+    ("Frontal_Inf_Tri", (-48, 30, 14)), ("Frontal_Inf_Orb", (-38, 31, -12)), ("Rolandic_Oper", (-50, -7, 14)),
+    ("Supp_Motor_Area", (-7, 3, 61)), ("Frontal_Sup_Medial", (-7, 50, 31)), ("Frontal_Med_Orb", (-6, 53, -7)),
+    ("Rectus", (-6, 37, -18)), ("Cingulum_Ant", (-6, 36, 15)), ("Cingulum_Mid", (-6, -12, 41)),
+    ("Cingulum_Post", (-6, -42, 24)), ("Calcarine", (-11, -76, 7)), ("Cuneus", (-10, -80, 27)),
+    ("Lingual", (-15, -68, -5)), ("Occipital_Sup", (-20, -82, 30)), ("Occipital_Mid", (-34, -80, 17)),
+    ("Occipital_Inf", (-37, -80, -8)), ("Fusiform", (-32, -40, -20)), ("Postcentral", (-42, -24, 51)),
+    ("Parietal_Sup", (-24, -60, 60)), ("Parietal_Inf", (-44, -46, 48)), ("SupraMarginal", (-57, -33, 32)),
+    ("Angular", (-45, -60, 37)), ("Precuneus", (-8, -56, 46)), ("Paracentral_Lobule", (-8, -28, 69)),
+    ("Temporal_Sup", (-55, -21, 7)), ("Temporal_Pole_Sup", (-44, 15, -19)), ("Temporal_Mid", (-56, -35, -2)),
+    ("Temporal_Inf", (-52, -30, -23)),
+)
+#: Deep grey matter: AAL name without the hemisphere, centre in the left hemisphere (mm), volume (cm³).
+SYNTHETIC_NUCLEI = (
+    ("Insula", (-37, 6, 3), 14.5), ("Hippocampus", (-27, -20, -10), 7.5),
+    ("ParaHippocampal", (-23, -16, -21), 8.4), ("Amygdala", (-25, 0, -18), 1.8), ("Caudate", (-13, 11, 9), 7.8),
+    ("Putamen", (-26, 4, 2), 8.2), ("Pallidum", (-20, 0, 0), 2.2), ("Thalamus", (-12, -18, 8), 8.5),
+)
+SYNTHETIC_ATLAS_NAME = "synthetic"
+
+
+def synthetic_atlas_names() -> List[str]:
+    """Region names of the synthetic atlas in label order (label value = position + 1): every cortical
+    region, then every deep one, left before right."""
+    return [f"{name}_{side}" for name, *_ in SYNTHETIC_CORTEX + SYNTHETIC_NUCLEI for side in ("L", "R")]
+
+
+def synthetic_atlas(shape: Sequence[int], affine: np.ndarray) -> np.ndarray:
+    """Labels (X, Y, Z) int16 of the synthetic atlas on the grid (``shape``, ``affine``); 0 outside."""
+    shape = tuple(int(n) for n in shape)
+    affine = np.asarray(affine, dtype=np.float64)
+    ijk = np.indices(shape, dtype=np.float64).reshape(3, -1).T
+    xyz = ijk @ affine[:3, :3].T + affine[:3, 3]
+    labels = np.zeros(len(xyz), dtype=np.int16)
+    count = len(SYNTHETIC_CORTEX)
+    for side, sign in enumerate((1.0, -1.0)):          # L (value 2k + 1), R (value 2k + 2)
+        mirror = np.array([sign, 1.0, 1.0])
+        offset = xyz - np.asarray(HEMISPHERE_CENTRE_MM) * mirror
+        rho = (np.abs(offset / HEMISPHERE_AXES_MM) ** HEMISPHERE_EXPONENT).sum(axis=1) ** (1 / HEMISPHERE_EXPONENT)
+        inside = np.flatnonzero((rho < 1) & (rho > 0))
+        # Depth below the surface along the ray from the centre: |offset| (1/ρ − 1).
+        depth = np.linalg.norm(offset[inside], axis=1) * (1 / rho[inside] - 1)
+        cortex = inside[depth <= CORTEX_DEPTH_MM]
+        seeds = np.array([point for _, point in SYNTHETIC_CORTEX], dtype=np.float64) * mirror
+        nearest = ((xyz[cortex, None, :] - seeds[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        labels[cortex] = 2 * nearest + side + 1
+        for k, (_, centre, volume) in enumerate(SYNTHETIC_NUCLEI):
+            radius = (3 * volume * 1000 / (4 * math.pi)) ** (1 / 3)
+            ball = np.linalg.norm(xyz - np.asarray(centre, dtype=np.float64) * mirror, axis=1) <= radius
+            ball &= sign * xyz[:, 0] < 0                 # the thalami would meet at the midline
+            labels[ball] = 2 * (count + k) + side + 1
+    return labels.reshape(shape, order="C")
+
+
+def synthetic_atlas_paths(folder: str, resolution: int) -> Tuple[str, str]:
+    """Image and label table of the synthetic atlas under ``folder`` (TemplateFlow-style names)."""
+    stem = os.path.join(folder, "atlas", f"tpl-{SPACE}_res-{resolution}_atlas-{SYNTHETIC_ATLAS_NAME}_dseg")
+    return stem + ".nii.gz", stem + ".tsv"
+
+
+def write_synthetic_atlas(folder, resolution: int, gzip_level: int = 1) -> str:
+    """Writes the synthetic atlas on the ``resolution`` mm MNI grid under ``folder``/atlas, with its BIDS
+    ``dseg.tsv`` label table beside it (``Atlas.from_file`` finds it); returns the image path."""
+    image, table = synthetic_atlas_paths(os.fspath(folder), resolution)
+    os.makedirs(os.path.dirname(image), exist_ok=True)
+    shape, affine = mni_grid(resolution)
+    labels = synthetic_atlas(shape, affine)
+    writer = _core.NiftiWriter(image, list(shape), affine, 0.0, "int16", 1.0, 0.0, gzip_level)
+    writer.write(labels.ravel(order="F").astype(np.float64))
+    writer.close()
+    _replace_text(table, _tsv({"index": [str(v) for v in range(1, len(synthetic_atlas_names()) + 1)],
+                               "name": synthetic_atlas_names()}))
+    return image
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,7 +288,7 @@ class _Anatomy:
 
     shape: Tuple[int, int, int]
     affine: np.ndarray
-    atlas_image: str
+    atlas_image: Optional[str]  # the atlas file given; None: the synthetic atlas
     values: np.ndarray          # K label values, ascending (rewire.extract's column order)
     names: List[str]
     mask: np.ndarray            # (X, Y, Z) bool brain mask
@@ -207,12 +301,20 @@ class _Anatomy:
 
 def _load_anatomy(resolution: int, atlas: Optional[str]) -> _Anatomy:
     image = atlas_path(atlas)
-    parcellation = Atlas.from_file(image)
-    if parcellation.kind != "labels" or len(parcellation) == 0:
-        raise ValueError(f"{image}: the simulator needs a hard-label atlas with at least one region")
-    values = parcellation.values
+    if image is None:
+        names = synthetic_atlas_names()
+        values = np.arange(1, len(names) + 1)
+        labels_on = synthetic_atlas
+    else:
+        parcellation = Atlas.from_file(image)
+        if parcellation.kind != "labels" or len(parcellation) == 0:
+            raise ValueError(f"{image}: the simulator needs a hard-label atlas with at least one region")
+        names, values = parcellation.names, parcellation.values
+
+        def labels_on(shape, affine):
+            return parcellation._core.labels_on_grid(list(shape), affine)
     shape, affine = mni_grid(resolution)
-    labels = parcellation._core.labels_on_grid(list(shape), affine)
+    labels = labels_on(shape, affine)
     grey = labels > 0
     ring = _dilate(grey)
     mask = ring | _enclosed(ring)
@@ -231,7 +333,7 @@ def _load_anatomy(resolution: int, atlas: Optional[str]) -> _Anatomy:
 
     # Centroids on the 2 mm grid whatever the resolution, so the latent network is the same on every grid.
     shape2, affine2 = mni_grid(2)
-    labels2 = parcellation._core.labels_on_grid(list(shape2), affine2).ravel(order="F")
+    labels2 = labels_on(shape2, affine2).ravel(order="F")
     where = np.flatnonzero(labels2)
     xyz = np.stack(np.unravel_index(where, shape2, order="F"), axis=1) @ affine2[:3, :3].T + affine2[:3, 3]
     columns2 = np.searchsorted(values, labels2[where])
@@ -241,8 +343,7 @@ def _load_anatomy(resolution: int, atlas: Optional[str]) -> _Anatomy:
     for axis in range(3):
         sums = np.bincount(columns2, weights=xyz[:, axis], minlength=len(values))
         centroids[present, axis] = sums[present] / counts[present]
-    return _Anatomy(shape, affine, image, values, parcellation.names, mask, index, tissue, column, position,
-                    centroids)
+    return _Anatomy(shape, affine, image, values, names, mask, index, tissue, column, position, centroids)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -281,7 +382,7 @@ def _planted_columns(anatomy: _Anatomy) -> Tuple[List[int], List[str]]:
         distance[~np.isfinite(distance)] = np.inf
         distance[columns] = np.inf
         if not np.isfinite(distance).any():
-            raise ValueError(f"{anatomy.atlas_image}: too few regions to plant the effect in")
+            raise ValueError(f"{anatomy.atlas_image or 'synthetic atlas'}: too few regions to plant the effect in")
         columns.append(int(np.argmin(distance)))
         how.append(f"nearest centroid to MNI {list(point)}")
     return columns, how
@@ -657,6 +758,8 @@ def simulate_study(out_dir, options: SimulationOptions,
                    progress: Optional[Callable[[int, int], None]] = None) -> dict:
     """Writes the simulated study under ``out_dir`` and returns the ground truth (also in ground_truth.json).
 
+    With the default ``options.atlas`` (None) the synthetic atlas is written too, under ``out_dir``/atlas;
+    ``ground_truth["atlas"]["image"]`` names the atlas used (relative to ``out_dir`` when inside it).
     ``progress(done, total)`` is called after each written run.
     """
     options.validate()
@@ -669,6 +772,8 @@ def simulate_study(out_dir, options: SimulationOptions,
     # Check every planted correlation before writing anything.
     for subject in subjects:
         network.correlation(BASELINE_EDGE_CORRELATION + subject.change)
+    if anatomy.atlas_image is None:
+        write_synthetic_atlas(out_dir, options.resolution, options.gzip_level)
 
     total = len(subjects) * len(SESSIONS)
     done = 0
@@ -734,18 +839,25 @@ def _ground_truth(anatomy: _Anatomy, network: _Network, subjects: List[_Subject]
     for group in GROUPS:
         changes = [s.change for s in subjects if s.group == group]
         per_group[group] = float(np.mean(changes))
-    # The label table Atlas.from_file picked up: "<image without .gz>.txt" (mricron) or "<stem>.tsv".
-    image = anatomy.atlas_image[:-3] if anatomy.atlas_image.endswith(".gz") else anatomy.atlas_image
-    stem = image[:-4] if image.endswith(".nii") else image
-    table = next((c for c in (image + ".txt", stem + ".tsv") if os.path.isfile(c)), None)
+    if anatomy.atlas_image is None:
+        # Written into the study: recorded relative to it, so that the study can move.
+        name = SYNTHETIC_ATLAS_NAME
+        atlas_image, table = synthetic_atlas_paths("", options.resolution)
+    else:
+        # The label table Atlas.from_file picked up: "<image without .gz>.txt" (mricron) or "<stem>.tsv".
+        name = os.path.basename(anatomy.atlas_image)
+        atlas_image = anatomy.atlas_image
+        image = atlas_image[:-3] if atlas_image.endswith(".gz") else atlas_image
+        stem = image[:-4] if image.endswith(".nii") else image
+        table = next((c for c in (image + ".txt", stem + ".tsv") if os.path.isfile(c)), None)
     return {
         "software": {"name": "rewire simulate", "version": _core.__version__},
         "seed": options.seed,
-        "options": {**asdict(options), "atlas": anatomy.atlas_image},
+        "options": asdict(options),
         "grid": {"resolution_mm": options.resolution, "shape": list(anatomy.shape),
                  "affine": anatomy.affine.tolist(), "timepoints": options.timepoints, "tr": options.tr,
                  "space": SPACE, "dtype": options.dtype},
-        "atlas": {"image": anatomy.atlas_image, "labels": table, "regions": len(values),
+        "atlas": {"name": name, "image": atlas_image, "labels": table, "regions": len(values),
                   "column_order": "ascending label value (rewire.extract's columns)"},
         "planted_regions": [{"name": names[c], "value": int(values[c]), "column": int(c), "selected_by": how}
                             for c, how in zip(network.planted, network.selected_by)],

@@ -1,20 +1,22 @@
-"""rewire demo: runs end to end from the command line, writes what it says, and its table is right."""
+"""rewire demo: runs end to end from the command line, writes what it says, and its table is right; it
+needs nothing but rewire (no Debian atlas package): the simulator writes the synthetic atlas it uses."""
+import gzip
 import json
 import os
 import re
+import zlib
 
+import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import rewire
 from conftest import run_cli, text
 
-h5py = pytest.importorskip("h5py")
-pd = pytest.importorskip("pandas")
-
-pytestmark = pytest.mark.skipif(not os.path.isfile("/usr/share/mricron/templates/aal.nii.gz"),
-                                reason="mricron AAL atlas not installed")
-REGIONS = 116
+# The synthetic atlas the simulator writes into the study (34 cortical and 8 deep regions per hemisphere);
+# the demo used mricron's AAL (116 regions) before.
+REGIONS = 84
 EDGES = REGIONS * (REGIONS - 1) // 2
 
 
@@ -38,8 +40,8 @@ def test_demo_exits_cleanly_and_says_what_it_did(demo):
     assert result.returncode == 0, result.stderr
     text_out = result.stdout
     assert "16 runs: 4 therapy + 4 control x 2 sessions, 150 volumes" in text_out
-    assert "extract 116 regions, clean (simple confounds), correlate" in text_out
-    assert "8 subjects x 6670 edges" in text_out
+    assert f"extract {REGIONS} regions, clean (simple confounds), correlate" in text_out
+    assert f"8 subjects x {EDGES} edges" in text_out
     assert re.search(r"group\s+n\s+z found\s+z planted\s+r found\s+r planted\s+other edges z", text_out)
     for path in (out / "study", out / "cohort.h5", out / "delta.tsv"):
         assert str(path) in text_out and path.exists()
@@ -106,3 +108,35 @@ def test_delta_file(demo):
     upper = np.triu_indices(REGIONS, 1)
     np.testing.assert_allclose(deltas.loc["sub-05"].to_numpy(), np.arctanh(post[upper]) - np.arctanh(pre[upper]),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_demo_reads_only_its_own_synthetic_atlas(demo):
+    """The inputs the store records: the atlas is the synthetic one inside the demo's study (its checksum
+    is that of the file there, recomputed with zlib), and the regions are its regions."""
+    out, _, truth = demo
+    image = out / "study" / truth["atlas"]["image"]
+    assert truth["atlas"]["name"] == "synthetic" and image.parent == out / "study" / "atlas"
+    with open(image, "rb") as f:
+        data = gzip.decompress(f.read())
+    with h5py.File(out / "cohort.h5", "r") as f:
+        assert text(f.attrs["atlas"]) == os.path.abspath(image)
+        assert text(f.attrs["atlas_checksum"]) == f"gzip-crc32:{zlib.crc32(data):08x}:isize:{len(data)}"
+        names = [text(n) for n in f["nodes/names"][:]]
+    table = pd.read_csv(str(image)[:-len(".nii.gz")] + ".tsv", sep="\t")
+    assert names == list(table["name"]) and len(names) == REGIONS
+
+
+def test_no_debian_path_in_the_package():
+    """Nothing in the installed package (Python sources and the compiled module) names a Debian data
+    folder, so `rewire simulate` and `rewire demo` cannot read one unless a user passes it (--atlas)."""
+    package = os.path.dirname(rewire.__file__)
+    scanned = 0
+    for folder, _, files in os.walk(package):
+        for name in files:
+            if name.endswith((".py", ".so", ".pyd")):
+                with open(os.path.join(folder, name), "rb") as f:
+                    content = f.read()
+                scanned += 1
+                assert b"/usr/share/" not in content, os.path.join(folder, name)
+    assert scanned > 10
+

@@ -1,29 +1,38 @@
-"""rewire.simulate: layout, fMRIPrep confounds, NIfTI contents, determinism and the planted effect.
+"""rewire.simulate: layout, fMRIPrep confounds, NIfTI contents, the synthetic atlas, determinism and the
+planted effect.
 
 References are independent of the simulator: nibabel reads the files, numpy recomputes FD, DVARS and
-correlations, the AAL label table is parsed here.
+correlations, label tables (the synthetic atlas' dseg.tsv, mricron's AAL .txt) are parsed here.
+
+The studies use the default atlas, the simulator's synthetic one (AAL names on a stylised brain, written
+into the study); where the expectations used to be AAL's, they now follow from the synthetic atlas' own
+files. One test keeps AAL through `--atlas`, as a user with Debian's mricron-data would run it.
 """
 import json
 import os
 
+import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
+from nilearn.image import resample_img
+from nilearn.interfaces.fmriprep import load_confounds
 
 import rewire
-from conftest import run_cli
-from rewire.simulate import (GROUPS, SESSIONS, SimulationOptions, bids_paths, mni_grid,
-                             simulate_run, simulate_study)
+from conftest import AAL, nilearn_quiet, run_cli
+from rewire.simulate import (GROUPS, SESSIONS, SimulationOptions, bids_paths, mni_grid, simulate_run,
+                             simulate_study, write_synthetic_atlas)
 
-nib = pytest.importorskip("nibabel")
-pd = pytest.importorskip("pandas")
-
-AAL = "/usr/share/mricron/templates/aal.nii.gz"
-AAL_TABLE = "/usr/share/mricron/templates/aal.nii.txt"
-pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atlas not installed")
 
 # Main study: large effect and 200 volumes so the planted change stands well clear of sampling noise.
 EFFECT = 0.5
 MAIN = dict(subjects=2, timepoints=200, resolution=4, effect=EFFECT, seed=7)
+PLANTED = ["Amygdala_L", "Amygdala_R", "Frontal_Med_Orb_L", "Frontal_Med_Orb_R"]
+# The synthetic atlas at 4 mm: what the simulator writes into every study by default.
+ATLAS_4MM = "atlas/tpl-MNI152NLin2009cAsym_res-4_atlas-synthetic_dseg.nii.gz"
+TABLE_4MM = "atlas/tpl-MNI152NLin2009cAsym_res-4_atlas-synthetic_dseg.tsv"
+#: 34 cortical and 8 deep regions per hemisphere.
+REGIONS = 84
 # Small studies for the byte-level checks.
 SMALL = dict(subjects=1, timepoints=30, resolution=4, effect=0.5, seed=3)
 
@@ -58,9 +67,17 @@ def read_bytes(path):
         return f.read()
 
 
-def aal_table():
+def dseg_table(path):
+    """{name: value} of a BIDS dseg.tsv label table."""
+    table = pd.read_csv(path, sep="\t")
+    assert list(table.columns) == ["index", "name"]
+    return dict(zip(table["name"], table["index"].astype(int)))
+
+
+def mricron_table(path):
+    """{name: value} of a mricron label table (VALUE NAME [CODE] lines)."""
     values = {}
-    with open(AAL_TABLE) as f:
+    with open(path) as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 2:
@@ -82,7 +99,8 @@ def test_layout(study):
     out, truth = study
     ids = [f"sub-{i:02d}" for i in range(1, 5)]
     assert list(truth["subjects"]) == ids
-    expected = {"participants.tsv", "participants.json", "dataset_description.json", "ground_truth.json"}
+    expected = {"participants.tsv", "participants.json", "dataset_description.json", "ground_truth.json",
+                ATLAS_4MM, TABLE_4MM}
     for subject in ids:
         for session in SESSIONS:
             func = f"{subject}/ses-{session}/func/"
@@ -103,7 +121,7 @@ def test_layout(study):
 
 
 def test_nifti_files_read_by_nibabel(study):
-    out, _ = study
+    out, truth = study
     shape, affine = mni_grid(4)
     paths = run_paths(out, "sub-03", "post")
     bold = nib.load(paths["bold"])
@@ -119,7 +137,9 @@ def test_nifti_files_read_by_nibabel(study):
     np.testing.assert_allclose(mask_image.affine, affine)
     mask = np.asarray(mask_image.dataobj)
     assert set(np.unique(mask)) == {0, 1}
-    labels = rewire.Atlas.from_file(AAL)._core.labels_on_grid(list(shape), affine)
+    atlas = nib.load(os.path.join(out, truth["atlas"]["image"]))  # on the BOLD grid itself
+    np.testing.assert_array_equal(atlas.affine, affine)
+    labels = np.asarray(atlas.dataobj)
     assert mask[labels > 0].all(), "every atlas voxel lies in the brain mask"
     assert (data[mask == 0] == 0).all(), "nothing outside the brain"
     inside = data[mask == 1]
@@ -207,7 +227,6 @@ def test_a_comp_cor_and_cosines(study):
 
 def test_nilearn_load_confounds_reads_the_confounds(study):
     # nilearn's fMRIPrep reader: the columns and sidecar must be where it looks for them.
-    load_confounds = pytest.importorskip("nilearn.interfaces.fmriprep").load_confounds
     out, _ = study
     paths = run_paths(out, "sub-01", "post")
     confounds, sample_mask = load_confounds(
@@ -220,21 +239,76 @@ def test_nilearn_load_confounds_reads_the_confounds(study):
     np.testing.assert_array_equal(sample_mask, np.flatnonzero(~(fd > 0.5)))
 
 
+@pytest.fixture(scope="module")
+def aal_centroids():
+    """{name: centroid (mm)} of every region of mricron's AAL, from nibabel and the label table."""
+    image = nib.load(AAL)
+    labels = np.asarray(image.dataobj).astype(np.int64)
+    centroids = {}
+    for name, value in mricron_table(AAL[:-3] + ".txt").items():
+        centroids[name] = nib.affines.apply_affine(image.affine, np.argwhere(labels == value)).mean(axis=0)
+    return centroids
+
+
+@pytest.mark.parametrize("resolution", [2, 3, 4])
+def test_synthetic_atlas_files(tmp_path, resolution, aal_centroids):
+    image = write_synthetic_atlas(tmp_path, resolution)
+    assert image == str(tmp_path / ATLAS_4MM.replace("res-4", f"res-{resolution}"))
+    img = nib.load(image)
+    shape, affine = mni_grid(resolution)
+    assert img.shape == shape and img.get_data_dtype() == np.int16
+    np.testing.assert_array_equal(img.affine, affine)
+    labels = np.asarray(img.dataobj)
+    table = dseg_table(image[:-len(".nii.gz")] + ".tsv")
+    assert sorted(table.values()) == list(range(1, REGIONS + 1))
+    assert set(np.unique(labels)) == {0} | set(table.values()), "every region has voxels"
+    assert set(PLANTED) <= set(table)
+
+    # Left regions left of the midline, right regions right of it, and each the mirror image of its
+    # partner (the grid is symmetric about x = 0: x runs from +90 to -90 mm).
+    centres = nib.affines.apply_affine(affine, np.indices(shape).reshape(3, -1).T)
+    assert np.array_equal(centres[:, 0].reshape(shape)[::-1], -centres[:, 0].reshape(shape))
+    x = centres[:, 0].reshape(shape)
+    partner = np.zeros(REGIONS + 1, dtype=np.int64)
+    for name, value in table.items():
+        assert (x[labels == value] < 0).all() if name.endswith("_L") else (x[labels == value] > 0).all(), name
+        partner[value] = table[name[:-1] + ("R" if name.endswith("_L") else "L")]
+    np.testing.assert_array_equal(labels, partner[labels[::-1]])
+
+    # Each region lies where AAL has the region of the same name: a thin cortex sits outside AAL's
+    # centroids (about 12 mm on average), deep grey matter is built around them.
+    deep = {"Insula", "Hippocampus", "ParaHippocampal", "Amygdala", "Caudate", "Putamen", "Pallidum", "Thalamus"}
+    for name, value in table.items():
+        centroid = nib.affines.apply_affine(affine, np.argwhere(labels == value)).mean(axis=0)
+        distance = np.linalg.norm(centroid - aal_centroids[name])
+        assert distance < (5.0 if name[:-2] in deep else 30.0), (name, distance)
+
+
+def test_synthetic_atlas_labels_depend_only_on_position(tmp_path):
+    # The 4 mm voxel centres are every other 2 mm voxel centre: the labels there must agree.
+    fine = np.asarray(nib.load(write_synthetic_atlas(tmp_path / "2", 2)).dataobj)
+    coarse = np.asarray(nib.load(write_synthetic_atlas(tmp_path / "4", 4)).dataobj)
+    np.testing.assert_array_equal(coarse, fine[::2, ::2, ::2])
+
+
 def test_ground_truth(study):
     out, truth = study
     assert truth == read_json(os.path.join(out, "ground_truth.json"))
-    table = aal_table()
+    assert truth["atlas"]["image"] == ATLAS_4MM and truth["atlas"]["labels"] == TABLE_4MM
+    assert truth["atlas"]["name"] == "synthetic" and truth["atlas"]["regions"] == REGIONS
+    assert truth["options"]["atlas"] is None
+    table = dseg_table(os.path.join(out, TABLE_4MM))
     names = [region["name"] for region in truth["planted_regions"]]
-    assert names == ["Amygdala_L", "Amygdala_R", "Frontal_Med_Orb_L", "Frontal_Med_Orb_R"]
+    assert names == PLANTED
+    assert [region["selected_by"] for region in truth["planted_regions"]] == ["name"] * 4
     assert [region["value"] for region in truth["planted_regions"]] == [table[name] for name in names]
-    atlas = rewire.Atlas.from_file(AAL)
+    # Columns are the ascending label values (rewire.extract's order).
     for region in truth["planted_regions"]:
-        assert atlas.names[region["column"]] == region["name"]
+        assert sorted(table.values()).index(region["value"]) == region["column"]
     assert sorted(tuple(edge["regions"]) for edge in truth["planted_edges"]) == sorted(
         (a, m) for a in names[:2] for m in names[2:])
     assert truth["grid"]["shape"] == [46, 55, 46]
     np.testing.assert_allclose(truth["grid"]["affine"], mni_grid(4)[1])
-    assert truth["atlas"]["image"] == AAL and truth["atlas"]["labels"] == AAL_TABLE
     assert truth["seed"] == MAIN["seed"] and truth["options"]["effect"] == EFFECT
 
     changes = {group: [s["change"] for s in truth["subjects"].values() if s["group"] == group] for group in GROUPS}
@@ -266,7 +340,7 @@ def test_participants(study):
 
 def extract_planted_change(out, truth):
     """Per subject: mean over the planted edges of r(post) − r(pre), from raw parcel means."""
-    atlas = rewire.Atlas.from_file(truth["atlas"]["image"])
+    atlas = rewire.Atlas.from_file(os.path.join(out, truth["atlas"]["image"]))  # relative to the study
     edges = [edge["columns"] for edge in truth["planted_edges"]]
     result = {}
     for subject in truth["subjects"]:
@@ -294,11 +368,10 @@ def test_simulate_run_writes_its_region_time_courses(tmp_path):
     bold = tmp_path / "run.nii.gz"
     regions = simulate_run(bold, timepoints=300, tr=1.5, resolution=4, seed=11, edge_correlation=0.7,
                            mask_path=tmp_path / "mask.nii.gz", confounds_path=tmp_path / "confounds.tsv")
-    atlas = rewire.Atlas.from_file(AAL)
-    assert regions.shape == (300, len(atlas))
-    table = aal_table()
-    columns = [list(atlas.values).index(table[name]) for name in
-               ("Amygdala_L", "Amygdala_R", "Frontal_Med_Orb_L", "Frontal_Med_Orb_R")]
+    atlas = rewire.Atlas.from_file(write_synthetic_atlas(tmp_path, 4))
+    assert regions.shape == (300, len(atlas)) and len(atlas) == REGIONS
+    table = dseg_table(tmp_path / TABLE_4MM)
+    columns = [list(atlas.values).index(table[name]) for name in PLANTED]
     latent = np.corrcoef(regions, rowvar=False)
     # Unit variance, and the planted edges at 0.7: SE of r ≈ 0.51 / sqrt(300 · 0.6) ≈ 0.04 with AR(1) 0.5.
     np.testing.assert_allclose(regions.std(axis=0), 1.0, atol=0.2)
@@ -327,7 +400,7 @@ def test_same_seed_same_bytes_other_seed_other_bold(tmp_path):
 
     first = simulate("a")
     second = simulate("b")
-    assert first.keys() == second.keys() and len(first) == 4 + 2 * 2 * 5
+    assert first.keys() == second.keys() and len(first) == 4 + 2 + 2 * 2 * 5   # + the atlas and its table
     for name in first:
         assert first[name] == second[name], name
     other = simulate("c", seed=4)
@@ -377,6 +450,27 @@ def test_cli_simulate(tmp_path):
     assert image.shape == (46, 55, 46, 40)
     truth = read_json(tmp_path / "out" / "ground_truth.json")
     assert truth["options"]["subjects"] == 1 and truth["options"]["effect"] == 0.5
+
+
+def test_cli_simulate_with_the_aal_atlas(tmp_path):
+    # Debian's mricron AAL through --atlas: the regions, the planted ones by name, come from it.
+    out = tmp_path / "out"
+    result = run_cli("simulate", out, "--subjects", "1", "--timepoints", "20", "--atlas", AAL, "-q")
+    assert result.returncode == 0, result.stderr
+    truth = read_json(out / "ground_truth.json")
+    assert truth["atlas"]["image"] == AAL and truth["atlas"]["labels"] == AAL[:-3] + ".txt"
+    assert truth["atlas"]["regions"] == 116 and truth["options"]["atlas"] == AAL
+    table = mricron_table(AAL[:-3] + ".txt")
+    assert [region["name"] for region in truth["planted_regions"]] == PLANTED
+    assert [region["value"] for region in truth["planted_regions"]] == [table[name] for name in PLANTED]
+    assert not (out / "atlas").exists()
+    # Every AAL voxel on the 4 mm grid (nilearn's nearest-neighbour resampling) lies in the brain mask.
+    shape, affine = mni_grid(4)
+    with nilearn_quiet():
+        aal = resample_img(AAL, target_affine=affine, target_shape=shape, interpolation="nearest",
+                           force_resample=True, copy_header=True)
+    mask = np.asarray(nib.load(run_paths(str(out), "sub-01", "pre")["mask"]).dataobj)
+    assert mask[np.asarray(aal.dataobj) > 0].all()
 
 
 def test_cli_simulate_bad_option(tmp_path):
