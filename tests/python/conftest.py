@@ -13,17 +13,19 @@ import numpy as np
 import pytest
 
 import rewire
+from skip_guard import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
 
 MRICRON = "/usr/share/mricron/templates"
+AAL = f"{MRICRON}/aal.nii.gz"
 NIBABEL_DATA = "/usr/lib/python3/dist-packages/nibabel/tests/data"
 NITIME_DATA = "/usr/lib/python3/dist-packages/nitime/data"
 
 
 def require(path) -> str:
-    """`path` as a string, or skip the test when the Debian package that ships it is absent."""
+    """`path` as a string; FileNotFoundError naming the Debian package list when it is absent."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        pytest.skip(f"{path} is not installed on this machine")
+        raise FileNotFoundError(f"{path} is missing: scripts/setup installs it (scripts/debian-packages.txt)")
     return path
 
 

@@ -40,10 +40,8 @@ def small(tmp_path, rng):
 @pytest.fixture(scope="module")
 def fmriprep_run(tmp_path_factory):
     """One simulated fMRIPrep-like run (BOLD, mask, confounds TSV + JSON) and a label atlas on its grid."""
-    from conftest import MRICRON, require
     from rewire.simulate import bids_paths, simulate_run
 
-    require(MRICRON)
     out = tmp_path_factory.mktemp("fmriprep")
     paths = bids_paths(str(out), "sub-01", "pre", 4)
     os.makedirs(os.path.dirname(paths["bold"]), exist_ok=True)

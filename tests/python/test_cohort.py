@@ -1,20 +1,18 @@
 """rewire.Cohort: reading a cohort store, checked against plain h5py reads of the same file."""
 import os
 
+import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import rewire
-from conftest import text
+from conftest import AAL, text
 from rewire.simulate import SimulationOptions, simulate_study
 
-h5py = pytest.importorskip("h5py")
-pd = pytest.importorskip("pandas")
 
-AAL = "/usr/share/mricron/templates/aal.nii.gz"
-pytestmark = pytest.mark.skipif(not os.path.isfile(AAL), reason="mricron AAL atlas not installed")
-
-SIMULATION = dict(subjects=2, timepoints=60, resolution=4, effect=0.5, seed=23)
+# mricron's AAL drives the simulation too, as it is the atlas the study is run with.
+SIMULATION = dict(subjects=2, timepoints=60, resolution=4, effect=0.5, seed=23, atlas=AAL)
 SUBJECTS = ["sub-01", "sub-02", "sub-03", "sub-04"]
 REGIONS = 116
 

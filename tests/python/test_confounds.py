@@ -15,15 +15,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from nilearn.interfaces import fmriprep
+from nilearn.interfaces.fmriprep import load_confounds_utils
+from nilearn.interfaces.fmriprep.load_confounds_scrub import optimize_scrub
+from nilearn.interfaces.fmriprep.tests import _testing
 
 import rewire
 from rewire import _core
 from rewire.confounds import PRESETS, find_confounds_file
-
-fmriprep = pytest.importorskip("nilearn.interfaces.fmriprep")
-_testing = pytest.importorskip("nilearn.interfaces.fmriprep.tests._testing")
-from nilearn.interfaces.fmriprep import load_confounds_utils  # noqa: E402
-from nilearn.interfaces.fmriprep.load_confounds_scrub import optimize_scrub  # noqa: E402
+from rewire.simulate import bids_paths, simulate_run
 
 RTOL = 1e-10
 MOTION = ["trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"]
@@ -409,20 +409,13 @@ def test_every_frame_censored(runs):
 
 
 # ---------------------------------------------------------------------------------------------------
-# rewire's own simulator (when present): its confounds TSV goes through the same path.
+# rewire's own simulator: its confounds TSV goes through the same path.
 
 
 def test_simulated_run_matches_nilearn(tmp_path):
-    simulate = pytest.importorskip("rewire.simulate")
-    if not hasattr(simulate, "simulate_run"):
-        pytest.skip("rewire.simulate.simulate_run is not there yet")
-    paths = simulate.bids_paths(str(tmp_path), "sub-01", "pre", 4)
+    paths = bids_paths(str(tmp_path), "sub-01", "pre", 4)
     os.makedirs(os.path.dirname(paths["bold"]))
-    try:
-        simulate.simulate_run(paths["bold"], timepoints=24, tr=2.0, resolution=4, seed=5,
-                              confounds_path=paths["confounds"])
-    except FileNotFoundError as error:  # the default atlas comes from a Debian package
-        pytest.skip(str(error))
+    simulate_run(paths["bold"], timepoints=24, tr=2.0, resolution=4, seed=5, confounds_path=paths["confounds"])
     for kwargs in ({"strategy": ("motion", "wm_csf", "global_signal"), "global_signal": "full"},
                    {"strategy": ("motion", "scrub"), "fd_threshold": 0.3, "scrub": 0}):
         assert_same(rewire.load_confounds(paths["bold"], **kwargs), nilearn_load(paths["bold"], **kwargs))

@@ -3,13 +3,9 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AAL = "/usr/share/mricron/templates/aal.nii.gz"
 
 
-@pytest.mark.skipif(not os.path.exists(AAL), reason="Debian package mricron-data is not installed")
 def test_pre_post_change_example(tmp_path):
     script = os.path.join(ROOT, "examples", "python", "pre_post_change.py")
     result = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True, timeout=600)

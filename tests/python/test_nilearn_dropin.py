@@ -5,12 +5,10 @@ import warnings
 
 import numpy as np
 import pytest
+from nilearn import maskers
 
 from conftest import grid_affine, max_relative, nilearn_quiet, save, write_nifti
-
-maskers = pytest.importorskip("nilearn.maskers")
-
-from rewire import nilearn as rn  # noqa: E402
+from rewire import nilearn as rn
 
 TOL = 1e-6
 

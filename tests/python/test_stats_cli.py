@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import h5py
 import numpy as np
 import pandas as pd
+import patsy
 import pytest
 
 import rewire.stats as rs
@@ -46,6 +48,14 @@ def test_nbs_from_a_formula_equals_the_api(study, capsys):
     design = rs.design_from_formula("~ group + age", participants)
     api = rs.nbs(data, design, "group[T.therapy]", threshold=2.5, shuffles=300, seed=4)
     assert np.allclose(saved["statistic"], api.t, rtol=1e-12)
+    # Independent of rewire: the OLS t of the group column, design built by patsy, fit by numpy.
+    x = patsy.dmatrix("~ group + age", participants)
+    c = np.array([name == "group[T.therapy]" for name in x.design_info.column_names], dtype=float)
+    x = np.asarray(x)
+    beta = np.linalg.lstsq(x, data, rcond=None)[0]
+    residual = data - x @ beta
+    se = np.sqrt((residual ** 2).sum(axis=0) / (S - x.shape[1]) * (c @ np.linalg.inv(x.T @ x) @ c))
+    np.testing.assert_allclose(saved["statistic"], (c @ beta) / se, rtol=1e-10)
     assert np.array_equal(saved["null"], api.null)
     assert np.allclose(saved["component_p"], [c.p for c in api.components])
     assert list(saved["names"]) == names
@@ -61,7 +71,6 @@ def test_nbs_from_a_formula_equals_the_api(study, capsys):
 def test_hdf5_results_hold_what_the_npz_holds(study):
     """`-o results.h5`: every array of the .npz as a dataset (scalars and the parameters as attributes),
     readable with plain h5py; the edge table is written beside it."""
-    h5py = pytest.importorskip("h5py")
     folder, _, names, _ = study
     arguments = ["stats", str(folder / "deltas.tsv"), "--design", "~ group + age", "--participants",
                  str(folder / "participants.tsv"), "--contrast", "group", "--method", "nbs", "--threshold", "2.5",

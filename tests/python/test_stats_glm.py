@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import patsy
 import pytest
+import statsmodels.api as statsmodels
 from scipy import stats as sps
 
 import rewire
 import rewire.stats as rs
-
-statsmodels = pytest.importorskip("statsmodels.api")
-patsy = pytest.importorskip("patsy")
 
 TOL = 1e-10  # relative, as the issue asks
 

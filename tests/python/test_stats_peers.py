@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import warnings
 
+import bct
 import numpy as np
 import pytest
 
@@ -45,9 +46,6 @@ def planted(rng, subjects, n, effect, nodes=range(5)):
 
 # --------------------------------------------------------------------------------------------------
 # bctpy
-
-
-bct = pytest.importorskip("bct")
 
 
 def run_bctpy(*args, **kwargs):
@@ -118,9 +116,11 @@ def test_nbs_paired_equals_bctpy():
 # MRtrix3
 
 
-CONNECTOMESTATS = shutil.which("connectomestats")
-needs_mrtrix = pytest.mark.skipif(CONNECTOMESTATS is None,
-                                  reason="MRtrix3's connectomestats is not installed (apt-get install mrtrix3)")
+def connectomestats():
+    """MRtrix3's connectomestats (Debian package mrtrix3, in scripts/debian-packages.txt)."""
+    path = shutil.which("connectomestats")
+    assert path is not None, "MRtrix3's connectomestats is not on PATH: scripts/setup installs mrtrix3"
+    return path
 
 
 def run_connectomestats(folder, data, n, design, contrast, permutations, algorithm, *options):
@@ -137,7 +137,7 @@ def run_connectomestats(folder, data, n, design, contrast, permutations, algorit
     np.savetxt(os.path.join(folder, "design.txt"), design, fmt="%.17g")
     np.savetxt(os.path.join(folder, "contrast.txt"), np.atleast_2d(contrast), fmt="%.17g")
     np.savetxt(os.path.join(folder, "perms.txt"), np.asarray(permutations).T, fmt="%d")
-    subprocess.run([CONNECTOMESTATS, "subjects.txt", algorithm, "design.txt", "contrast.txt", "out_",
+    subprocess.run([connectomestats(), "subjects.txt", algorithm, "design.txt", "contrast.txt", "out_",
                     "-permutations", "perms.txt", "-nthreads", "1", "-quiet", "-force", *options],
                    cwd=folder, check=True, capture_output=True, timeout=300)
     i, j = np.triu_indices(n, 1)
@@ -165,7 +165,6 @@ def mrtrix_study():
     return n, data, design, permutations
 
 
-@needs_mrtrix
 def test_nbs_freedman_lane_equals_connectomestats(tmp_path, mrtrix_study):
     n, data, design, permutations = mrtrix_study
     read = run_connectomestats(tmp_path, data, n, design, [0, 1, 0], permutations, "nbs", "-threshold", "1.8")
@@ -184,7 +183,6 @@ def test_nbs_freedman_lane_equals_connectomestats(tmp_path, mrtrix_study):
     assert sizes  # the planted component and smaller chance ones
 
 
-@needs_mrtrix
 def test_tfnbs_equals_connectomestats(tmp_path, mrtrix_study):
     n, data, design, permutations = mrtrix_study
     read = run_connectomestats(tmp_path, data, n, design, [0, 1, 0], permutations, "tfnbs")
