@@ -58,23 +58,6 @@ TEST_CASE("Fisher z is arctanh with a zero diagonal", "[connectivity]") {
     CHECK(z.diagonal().isZero());
 }
 
-TEST_CASE("edge vector: strict upper triangle, row by row, and its index formula", "[connectivity]") {
-    const int n = 6;
-    Eigen::MatrixXd m(n, n);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) m(i, j) = 100 * i + j;
-    const EdgeVector e = edge_vector(m);
-    REQUIRE(e.size() == edge_count(n));
-    std::int64_t expected = 0;
-    for (int i = 0; i < n; ++i) {
-        for (int j = i + 1; j < n; ++j) {
-            CHECK(edge_index(i, j, n) == expected);
-            CHECK(e[expected] == m(i, j));
-            ++expected;
-        }
-    }
-}
-
 TEST_CASE("covariance to correlation and precision to partial correlation", "[connectivity]") {
     Eigen::Matrix2d cov;
     cov << 4.0, 2.0, 2.0, 9.0;  // nilearn's cov_to_corr docstring
@@ -86,84 +69,4 @@ TEST_CASE("covariance to correlation and precision to partial correlation", "[co
     CHECK(precision_to_partial_correlation(precision)(1, 0) == Approx(0.5).epsilon(1e-15));
     cov(1, 1) = 0.0;
     REQUIRE_THROWS_WITH(covariance_to_correlation(cov), Catch::Matchers::Contains("diagonal entry 1"));
-}
-
-TEST_CASE("sym_matrix_to_vec / vec_to_sym_matrix: nilearn's order and √2 diagonal", "[connectivity]") {
-    Eigen::Matrix3d m;
-    m << 1.0, 2.0, 3.0, 2.0, 1.0, 5.0, 3.0, 5.0, 1.0;  // nilearn's docstring example
-    const double d = 1.0 / std::sqrt(2.0);
-    Eigen::VectorXd expected(6);
-    expected << d, 2.0, d, 3.0, 5.0, d;
-    CHECK((sym_matrix_to_vec(m) - expected).cwiseAbs().maxCoeff() <= 1e-15);
-    CHECK(sym_matrix_to_vec(m, true) == Eigen::Vector3d(2.0, 3.0, 5.0));
-    CHECK((vec_to_sym_matrix(sym_matrix_to_vec(m)) - Eigen::MatrixXd(m)).cwiseAbs().maxCoeff() <= 1e-15);
-    // vec_to_sym_matrix(arange(1, 7)) from nilearn's docstring.
-    Eigen::VectorXd v(6);
-    v << 1, 2, 3, 4, 5, 6;
-    Eigen::Matrix3d sym;
-    sym << std::sqrt(2.0), 2, 4, 2, 3 * std::sqrt(2.0), 5, 4, 5, 6 * std::sqrt(2.0);
-    CHECK((vec_to_sym_matrix(v) - Eigen::MatrixXd(sym)).cwiseAbs().maxCoeff() <= 1e-14);
-    // A separate diagonal is multiplied by √2 as well (nilearn's convention).
-    const Eigen::MatrixXd rebuilt = vec_to_sym_matrix(Eigen::Vector3d(2.0, 3.0, 5.0), Eigen::Vector3d::Constant(d));
-    CHECK((rebuilt - Eigen::MatrixXd(m)).cwiseAbs().maxCoeff() <= 1e-15);
-    // Index formulas.
-    for (int i = 0; i < 3; ++i) {
-        for (int j = 0; j <= i; ++j) {
-            CHECK(expected[sym_vec_index(i, j, false)] == Approx(i == j ? m(i, j) * d : m(i, j)));
-            if (j < i) CHECK(sym_matrix_to_vec(m, true)[sym_vec_index(i, j, true)] == m(i, j));
-        }
-    }
-    CHECK_THROWS_AS(vec_to_sym_matrix(Eigen::VectorXd::Ones(5)), InvalidInput);
-    CHECK_THROWS_AS(vec_to_sym_matrix(Eigen::VectorXd::Ones(3), Eigen::VectorXd::Ones(4)), InvalidInput);
-}
-
-TEST_CASE("edge z-scores: naive is sqrt(T-3) atanh r; Bartlett's T_eff for AR(1) pairs", "[connectivity]") {
-    // Independent AR(1) pairs with φ_x = 0.6, φ_y = 0.5: 1 + 2 Σ_k (0.3)^k = 1 + 2·0.3/0.7 (Bartlett 1946).
-    const int t = 20000;
-    Eigen::MatrixXd x(t, 2);
-    std::uint64_t state = 12345;
-    auto normal = [&state]() {  // Box–Muller on a small LCG: deterministic on every platform
-        auto uniform = [&state]() {
-            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-            return (static_cast<double>(state >> 11) + 0.5) / 9007199254740992.0;
-        };
-        const double u = uniform(), v = uniform();
-        return std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * v);
-    };
-    x(0, 0) = normal();
-    x(0, 1) = normal();
-    for (int i = 1; i < t; ++i) {
-        x(i, 0) = 0.6 * x(i - 1, 0) + normal();
-        x(i, 1) = 0.5 * x(i - 1, 1) + normal();
-    }
-    EdgeZOptions naive;
-    naive.method = ZVariance::naive;
-    const EdgeZScores n = edge_zscores(x, naive);
-    CHECK(n.zscore(0, 1) == Approx(std::atanh(correlation(x)(0, 1)) * std::sqrt(t - 3.0)).epsilon(1e-12));
-    CHECK(n.dof(0, 1) == t);
-    const EdgeZScores b = edge_zscores(x);
-    CHECK(b.max_lag == 141);  // ⌊√20000⌋
-    const double expected = t / (1.0 + 2.0 * 0.3 / 0.7);
-    CHECK(b.dof(0, 1) == Approx(expected).epsilon(0.05));
-    CHECK(b.dof(1, 0) == b.dof(0, 1));
-    CHECK(b.zscore(0, 1) == Approx(b.fisher_z(0, 1) * std::sqrt(b.dof(0, 1) - 3.0)).epsilon(1e-12));
-    CHECK(b.zscore(0, 0) == 0.0);
-    CHECK(b.dof(0, 0) == t);
-    // xDF (Afyouni et al. 2019) reduces to Bartlett's correction for uncorrelated series.
-    EdgeZOptions xdf;
-    xdf.method = ZVariance::xdf;
-    const EdgeZScores x2 = edge_zscores(x, xdf);
-    CHECK(x2.dof(0, 1) - 3.0 == Approx(expected).epsilon(0.05));
-    CHECK(x2.dof(0, 1) == x2.dof(1, 0));
-    CHECK(parse_z_variance("xdf") == ZVariance::xdf);
-    // White noise: T_eff stays close to T and never above it.
-    Eigen::MatrixXd w(t, 2);
-    for (int i = 0; i < t; ++i) w(i, 0) = normal(), w(i, 1) = normal();
-    const EdgeZScores bw = edge_zscores(w);
-    CHECK(bw.dof(0, 1) <= t);
-    CHECK(bw.dof(0, 1) >= 0.95 * t);
-    EdgeZOptions bad;
-    bad.max_lag = 0;
-    CHECK_THROWS_AS(edge_zscores(w, bad), InvalidInput);
-    CHECK_THROWS_WITH(parse_z_variance("xdf2"), Catch::Matchers::Contains("'naive', 'bartlett'"));
 }

@@ -1,52 +1,24 @@
-// SPD matrix functions, the geometric mean and the tangent space against closed forms and invariances.
+// The geometric mean and the tangent space against closed forms and invariances.
+#include <Eigen/QR>
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 #include <vector>
 
-#include <Eigen/QR>
-
+#include "connectivity/spd_support.hpp"
 #include "rewire/connectivity/tangent.hpp"
 #include "test_support.hpp"
 
 using namespace rewire;
+using rewire::test::max_abs;
+using rewire::test::random_spd;
 
 namespace {
-
-double max_abs(const Eigen::MatrixXd& m) { return m.cwiseAbs().maxCoeff(); }
-
-/// A random SPD matrix with eigenvalues uniform in [lo, hi], from a fixed seed.
-Eigen::MatrixXd random_spd(int n, unsigned seed, double lo = 0.2, double hi = 5.0) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<double> uniform(lo, hi);
-    Eigen::VectorXd values(n);
-    for (int i = 0; i < n; ++i) values[i] = uniform(rng);
-    return test::with_spectrum(values, seed);
-}
 
 /// T × N signals with a subject-specific mixing, from a fixed seed.
 TimeSeries subject_signals(int t, int n, unsigned seed) { return test::mixed_signals(t, n, seed, 0.25); }
 
 }  // namespace
-
-TEST_CASE("SPD matrix functions: sqrtm² = A, W A W = I, logm ∘ expm = identity", "[tangent]") {
-    const int n = GENERATE(9, 60);  // 60: the fast eigensolver's path (n ≥ 24)
-    const Eigen::MatrixXd a = random_spd(n, 1);
-    const Eigen::MatrixXd root = sqrtm(a);
-    CHECK(max_abs(root * root - a) <= 1e-12 * max_abs(a));
-    const Eigen::MatrixXd w = inv_sqrtm(a);
-    CHECK(max_abs(w * a * w - Eigen::MatrixXd::Identity(n, n)) <= 1e-12);
-    Eigen::MatrixXd s = random_spd(n, 2) - 2.0 * Eigen::MatrixXd::Identity(n, n);  // symmetric, indefinite
-    CHECK(max_abs(logm(expm(s)) - s) <= 1e-12 * max_abs(s));
-    // On a diagonal matrix the functions act entry by entry.
-    const Eigen::Vector3d d(0.5, 2.0, 3.0);
-    const Eigen::MatrixXd dm = d.asDiagonal();
-    const Eigen::MatrixXd expected = d.array().log().matrix().asDiagonal();
-    CHECK(max_abs(logm(dm) - expected) <= 1e-15);
-    CHECK(max_abs(map_eigenvalues(dm, [](double x) { return x * x; }) - Eigen::MatrixXd(d.array().square().matrix().asDiagonal())) <= 1e-14);
-    CHECK_THROWS_AS(logm(s), InvalidInput);  // not positive definite
-}
 
 TEST_CASE("geometric mean of commuting matrices is the entrywise geometric mean", "[tangent]") {
     std::vector<Eigen::MatrixXd> m;

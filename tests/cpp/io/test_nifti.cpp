@@ -1,9 +1,18 @@
-// NIfTI reading and writing: round trips through every datatype, scaling, geometry and bad files.
-#include <catch2/catch.hpp>
+// NIfTI reading and writing. The reader is checked against nibabel (files nibabel wrote, values and
+// affines as nibabel reads them: make_nifti_fixtures.py, run by CTest as the nifti_fixtures fixture), the
+// writer against ITK's NIfTI reader; errors, atomic writes and determinism are properties of rewire alone.
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkNiftiImageIO.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "rewire/core/error.hpp"
 #include "rewire/io/nifti.hpp"
@@ -32,9 +41,140 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+/// One line of the fixtures' manifest.txt (see make_nifti_fixtures.py).
+struct NibabelFixture {
+    std::string file;
+    int version = 0;
+    std::string datatype;
+    std::vector<std::int64_t> dims;
+    double tr = 0.0;
+    std::vector<double> affine;  // 16, row-major: nibabel's img.affine
+};
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::stringstream stream(text);
+    for (std::string part; std::getline(stream, part, separator);)
+        parts.push_back(part);
+    return parts;
+}
+
+std::vector<NibabelFixture> read_manifest(const std::string& folder) {
+    std::ifstream in(folder + "/manifest.txt");
+    if (!in) {
+        FAIL(folder
+             << "/manifest.txt is missing: run the tests with ctest, whose nifti_fixtures test writes it");
+    }
+    std::vector<NibabelFixture> fixtures;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty())
+            continue;
+        std::map<std::string, std::string> fields;
+        for (const std::string& word : split(line, ' ')) {
+            const auto equals = word.find('=');
+            REQUIRE(equals != std::string::npos);
+            fields[word.substr(0, equals)] = word.substr(equals + 1);
+        }
+        NibabelFixture f;
+        f.file = fields.at("file");
+        f.version = std::stoi(fields.at("version"));
+        f.datatype = fields.at("datatype");
+        for (const std::string& n : split(fields.at("dims"), ','))
+            f.dims.push_back(std::stoll(n));
+        f.tr = std::strtod(fields.at("tr").c_str(), nullptr);
+        for (const std::string& x : split(fields.at("affine"), ','))
+            f.affine.push_back(std::strtod(x.c_str(), nullptr));
+        REQUIRE(f.affine.size() == 16);
+        fixtures.push_back(f);
+    }
+    return fixtures;
+}
+
+/// Raw little-endian float64 values, decoded byte by byte (independent of this machine's byte order).
+std::vector<double> read_little_endian_doubles(const std::string& path) {
+    const std::vector<char> bytes = read_bytes(path);
+    REQUIRE(bytes.size() % 8 == 0);
+    std::vector<double> values(bytes.size() / 8);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        std::uint64_t bits = 0;
+        for (int b = 7; b >= 0; --b)
+            bits = (bits << 8) | static_cast<unsigned char>(bytes[8 * i + static_cast<std::size_t>(b)]);
+        std::memcpy(&values[i], &bits, sizeof bits);
+    }
+    return values;
+}
+
+/// Same bits, or both NaN (NaN payloads are not part of what nibabel promises).
+bool same_value(double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+using ItkImage = itk::Image<double, 4>;
+
+/// `path` read by ITK's own NIfTI reader (which applies scl_slope / scl_inter).
+ItkImage::Pointer read_with_itk(const std::string& path) {
+    auto reader = itk::ImageFileReader<ItkImage>::New();
+    reader->SetImageIO(itk::NiftiImageIO::New());
+    reader->SetFileName(path);
+    reader->Update();
+    return reader->GetOutput();
+}
+
 }  // namespace
 
-TEST_CASE("every datatype round-trips through NiftiWriter and NiftiStream", "[nifti]") {
+TEST_CASE("files written by nibabel read as nibabel reads them", "[nifti][.nibabel]") {
+    const std::string folder = REWIRE_NIFTI_FIXTURES;
+    const auto fixtures = read_manifest(folder);
+    // What make_nifti_fixtures.py covers, so that a shrunken fixture set cannot pass unnoticed.
+    std::set<std::string> datatypes, containers;
+    for (const auto& f : fixtures) {
+        datatypes.insert(f.datatype);
+        containers.insert(
+            "v" + std::to_string(f.version) +
+            (f.file.size() > 3 && f.file.substr(f.file.size() - 3) == ".gz" ? ".nii.gz" : ".nii"));
+    }
+    CHECK(fixtures.size() == 76);
+    CHECK(datatypes.size() == 8);
+    CHECK(containers == std::set<std::string>{"v1.nii", "v1.nii.gz", "v2.nii", "v2.nii.gz"});
+
+    for (const auto& f : fixtures) {
+        INFO(f.file);
+        const std::string path = folder + "/" + f.file;
+        const std::vector<double> expected = read_little_endian_doubles(path + ".values.bin");
+        const NiftiImage image = read_nifti(path);
+        const NiftiHeader& h = image.header;
+        CHECK(h.version == f.version);
+        CHECK(datatype_name(h.datatype) == f.datatype);
+        CHECK(h.geometry.dims == std::array<std::int64_t, 3>{f.dims[0], f.dims[1], f.dims[2]});
+        CHECK(h.geometry.volumes == (f.dims.size() == 4 ? f.dims[3] : 1));
+        CHECK(h.geometry.tr == Approx(f.tr).epsilon(1e-12).margin(0.0));
+        double affine_error = 0.0;
+        for (int i = 0; i < 16; ++i)
+            affine_error = std::max(affine_error, std::abs(h.geometry.affine(i / 4, i % 4) -
+                                                           f.affine[static_cast<std::size_t>(i)]));
+        CHECK(affine_error <= 1e-12);
+
+        REQUIRE(image.data.size() == expected.size());
+        std::size_t mismatches = 0;
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            mismatches += same_value(image.data[i], expected[i]) ? 0 : 1;
+        CHECK(mismatches == 0);
+        // The streamed reader gives the same bits, volume by volume.
+        NiftiStream stream(path);
+        std::vector<double> volume(static_cast<std::size_t>(stream.voxels()));
+        for (std::int64_t v = 0; v < stream.volumes(); ++v) {
+            REQUIRE(stream.read(volume.data()));
+            for (std::size_t i = 0; i < volume.size(); ++i) {
+                mismatches +=
+                    same_value(volume[i], expected[static_cast<std::size_t>(v) * volume.size() + i]) ? 0 : 1;
+            }
+        }
+        CHECK_FALSE(stream.read(volume.data()));
+        CHECK(mismatches == 0);
+    }
+}
+
+TEST_CASE("NiftiWriter output read by ITK: every datatype, .nii and .nii.gz, exact values", "[nifti][itk]") {
     TempDir dir;
     const ImageGeometry g = test::small_grid(5, 4, 3, 3);
     struct Case { NiftiDataType type; double low, high; };
@@ -45,28 +185,30 @@ TEST_CASE("every datatype round-trips through NiftiWriter and NiftiStream", "[ni
     for (const auto& c : cases) {
         for (const char* suffix : {".nii", ".nii.gz"}) {
             const std::string path = dir.file(std::string("image_") + datatype_name(c.type) + suffix);
+            INFO(path);
             const auto data = integer_ramp(g.voxels() * g.volumes, c.low, c.high);
             NiftiWriteOptions options;
             options.datatype = c.type;
             test::write_image(path, g, data, options);
 
-            NiftiStream stream(path);
-            CHECK(stream.header().datatype == c.type);
-            CHECK(stream.volumes() == 3);
-            std::vector<double> volume(static_cast<std::size_t>(g.voxels()));
-            for (std::int64_t v = 0; v < g.volumes; ++v) {
-                REQUIRE(stream.read(volume.data()));
-                for (std::int64_t i = 0; i < g.voxels(); ++i) {
-                    // Integer-valued data is exact in every type it fits.
-                    REQUIRE(volume[static_cast<std::size_t>(i)] == data[static_cast<std::size_t>(v * g.voxels() + i)]);
-                }
-            }
-            CHECK_FALSE(stream.read(volume.data()));
+            const auto itk_image = read_with_itk(path);
+            const auto size = itk_image->GetLargestPossibleRegion().GetSize();
+            CHECK(size[0] == 5);
+            CHECK(size[1] == 4);
+            CHECK(size[2] == 3);
+            CHECK(size[3] == 3);
+            const double* theirs = itk_image->GetBufferPointer();
+            std::size_t mismatches = 0;
+            // Integer-valued data is exact in every type it fits.
+            for (std::size_t i = 0; i < data.size(); ++i)
+                mismatches += theirs[i] == data[i] ? 0 : 1;
+            CHECK(mismatches == 0);
         }
     }
 }
 
-TEST_CASE("scl_slope and scl_inter are applied as value = stored * slope + inter", "[nifti]") {
+TEST_CASE("NiftiWriter scaling: ITK reads stored * scl_slope + scl_inter as the values written",
+          "[nifti][itk]") {
     TempDir dir;
     const ImageGeometry g = test::small_grid(3, 3, 2, 2);
     NiftiWriteOptions options;
@@ -76,25 +218,54 @@ TEST_CASE("scl_slope and scl_inter are applied as value = stored * slope + inter
     std::vector<double> data(static_cast<std::size_t>(g.voxels() * g.volumes));
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = -8.0 + 0.25 * double(i * 7 % 50);
     test::write_image(dir.file("scaled.nii.gz"), g, data, options);
-    const NiftiImage image = read_nifti(dir.file("scaled.nii.gz"));
-    CHECK(image.header.scl_slope == 0.25);
-    CHECK(image.header.scl_inter == -8.0);
-    CHECK(image.data == data);
+    const auto itk_image = read_with_itk(dir.file("scaled.nii.gz"));
+    const double* theirs = itk_image->GetBufferPointer();
+    for (std::size_t i = 0; i < data.size(); ++i)
+        REQUIRE(theirs[i] == data[i]);
 }
 
-TEST_CASE("geometry: affine from the sform, TR in seconds, dims", "[nifti]") {
+TEST_CASE("NiftiWriter geometry read by ITK: oblique affine, voxel sizes and TR", "[nifti][itk]") {
     TempDir dir;
-    ImageGeometry g = test::small_grid(4, 5, 6, 7, 3.0);
+    ImageGeometry g = test::small_grid(7, 6, 5, 4, 2.5);
     g.tr = 0.8;
-    test::write_image(dir.file("geometry.nii"), g, std::vector<double>(static_cast<std::size_t>(g.voxels() * 7), 1.0));
-    const NiftiHeader h = read_nifti_header(dir.file("geometry.nii"));
-    CHECK(h.version == 1);
-    CHECK(h.sform_code == 4);
-    CHECK(h.geometry.dims == std::array<std::int64_t, 3>{4, 5, 6});
-    CHECK(h.geometry.volumes == 7);
-    CHECK(h.geometry.tr == Approx(0.8).epsilon(1e-7));  // stored as float32
-    CHECK((h.geometry.affine - g.affine).cwiseAbs().maxCoeff() == 0.0);
-    CHECK(h.geometry.voxel_size[0] == 3.0);
+    // An oblique affine: a rotation about z, so ITK's direction cosines are not the identity.
+    const double angle = 0.3;
+    Eigen::Matrix3d rotation;
+    rotation << std::cos(angle), -std::sin(angle), 0, std::sin(angle), std::cos(angle), 0, 0, 0, 1;
+    g.affine.topLeftCorner<3, 3>() = rotation * Eigen::Vector3d(-2.5, 2.5, 2.5).asDiagonal();
+    std::vector<double> data(static_cast<std::size_t>(g.voxels() * g.volumes));
+    std::mt19937 random(3);
+    for (auto& v : data)
+        v = double(random() % 2000) - 1000.0;
+    NiftiWriteOptions options;
+    options.datatype = NiftiDataType::int16;
+    for (const char* name : {"oblique.nii", "oblique.nii.gz"}) {
+        INFO(name);
+        test::write_image(dir.file(name), g, data, options);
+        const auto itk_image = read_with_itk(dir.file(name));
+        const auto size = itk_image->GetLargestPossibleRegion().GetSize();
+        CHECK(std::int64_t(size[0]) == g.dims[0]);
+        CHECK(std::int64_t(size[1]) == g.dims[1]);
+        CHECK(std::int64_t(size[2]) == g.dims[2]);
+        CHECK(std::int64_t(size[3]) == g.volumes);
+        // ITK is LPS+, NIfTI world space is RAS+: flip x and y. ITK's affine = direction · diag(spacing).
+        // The header stores float32, hence the tolerance.
+        const Eigen::Vector3d lps(-1, -1, 1);
+        for (int row = 0; row < 3; ++row) {
+            CHECK(itk_image->GetOrigin()[row] * lps[row] == Approx(g.affine(row, 3)).margin(1e-5));
+            for (int col = 0; col < 3; ++col) {
+                const double itk_entry =
+                    itk_image->GetDirection()[row][col] * itk_image->GetSpacing()[col] * lps[row];
+                CHECK(itk_entry == Approx(g.affine(row, col)).margin(1e-5));
+            }
+        }
+        CHECK(itk_image->GetSpacing()[3] == Approx(0.8).epsilon(1e-7));
+        const double* theirs = itk_image->GetBufferPointer();
+        std::size_t mismatches = 0;
+        for (std::size_t i = 0; i < data.size(); ++i)
+            mismatches += theirs[i] == data[i] ? 0 : 1;
+        CHECK(mismatches == 0);
+    }
 }
 
 TEST_CASE("bad files give clear errors naming the file", "[nifti][errors]") {

@@ -1,7 +1,6 @@
-// rewire::stats — NBS and TFNBS against literal re-implementations of their definitions, planted
-// effects, empty results, and family-wise calibration on null simulations.
+// rewire::stats — NBS against a literal re-implementation of its definition, planted effects, empty
+// results, and family-wise calibration (NBS and max-T) on null simulations.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 #include <vector>
@@ -9,72 +8,15 @@
 #include "rewire/stats/maxt.hpp"
 #include "rewire/stats/nbs.hpp"
 #include "rewire/stats/tfnbs.hpp"
+#include "stats/nbs_reference.hpp"
 #include "test_support.hpp"
 
 using namespace rewire;
 using namespace rewire::stats;
 using rewire::test::normal_matrix;
 
-namespace {
-
-struct EdgeList {
-    std::vector<Eigen::Index> first, second;
-    explicit EdgeList(Eigen::Index nodes) {
-        for (Eigen::Index i = 0; i < nodes; ++i) {
-            for (Eigen::Index j = i + 1; j < nodes; ++j) {
-                first.push_back(i);
-                second.push_back(j);
-            }
-        }
-    }
-    bool touch(Eigen::Index a, Eigen::Index b) const {
-        return first[a] == first[b] || first[a] == second[b] || second[a] == first[b] || second[a] == second[b];
-    }
-};
-
-/// MRtrix3's NBS literally: flood fill over edges that share a node, among edges with in[e] ≥ T
-/// (or > T); each edge gets its cluster's size in edges.
-Eigen::VectorXd reference_cluster_size(const Eigen::VectorXd& in, double threshold, bool strict, Eigen::Index nodes) {
-    const EdgeList edges(nodes);
-    const Eigen::Index count = in.size();
-    auto supra = [&](Eigen::Index e) { return strict ? in[e] > threshold : in[e] >= threshold; };
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(count);
-    std::vector<int> label(count, -1);
-    int next = 0;
-    for (Eigen::Index seed = 0; seed < count; ++seed) {
-        if (!supra(seed) || label[seed] >= 0) continue;
-        std::vector<Eigen::Index> stack{seed}, members;
-        label[seed] = next;
-        while (!stack.empty()) {
-            const Eigen::Index e = stack.back();
-            stack.pop_back();
-            members.push_back(e);
-            for (Eigen::Index f = 0; f < count; ++f) {
-                if (label[f] < 0 && supra(f) && edges.touch(e, f)) {
-                    label[f] = next;
-                    stack.push_back(f);
-                }
-            }
-        }
-        for (auto e : members) out[e] = static_cast<double>(members.size());
-        ++next;
-    }
-    return out;
-}
-
-/// MRtrix3's TFCE wrapper over its NBS, literally (src/stats/tfce.cpp).
-Eigen::VectorXd reference_tfnbs(const Eigen::VectorXd& in, double dh, double e, double h, Eigen::Index nodes) {
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(in.size());
-    const double max_input = in.maxCoeff();
-    for (double height = dh; (height - dh) < max_input; height += dh) {
-        const Eigen::VectorXd sizes = reference_cluster_size(in, height, false, nodes);
-        const double multiplier = std::pow(height, h);
-        for (Eigen::Index k = 0; k < in.size(); ++k) out[k] += std::pow(sizes[k], e) * multiplier;
-    }
-    return out;
-}
-
-}  // namespace
+using rewire::test::reference_cluster_size;
+using rewire::test::reference_tfnbs;
 
 TEST_CASE("nbs: component measures equal a flood fill over edges", "[stats][nbs]") {
     const Eigen::Index nodes = 12;
@@ -124,33 +66,6 @@ TEST_CASE("nbs: component measures equal a flood fill over edges", "[stats][nbs]
         }
         CHECK(covered == (t.array() > 1.0).count());
     }
-}
-
-TEST_CASE("tfnbs: equals MRtrix3's TFCE-over-NBS loop", "[stats][tfnbs]") {
-    const Eigen::Index nodes = 9;
-    const Eigen::Index edges = nodes * (nodes - 1) / 2;
-    for (std::uint64_t seed : {4u, 5u}) {
-        const Eigen::VectorXd t = normal_matrix(edges, 1, seed).col(0) * 1.5 + Eigen::VectorXd::Constant(edges, 0.4);
-        TfnbsOptions options;
-        options.tail = Tail::greater;
-        const Tfnbs enhancer(nodes, options);
-        const Eigen::VectorXd ours = enhancer.enhance(t);
-        const Eigen::VectorXd reference = reference_tfnbs(t, 0.1, 0.4, 3.0, nodes);
-        CHECK((ours - reference).cwiseAbs().maxCoeff() <= 1e-11 * reference.maxCoeff());
-        auto scratch = enhancer.make_scratch();
-        CHECK(enhancer.max_enhanced(t.data(), edges, *scratch) == ours.maxCoeff());
-        // Other parameters, and the negative side.
-        options.dh = 0.25;
-        options.e = 0.5;
-        options.h = 2.0;
-        options.tail = Tail::two_sided;
-        const Eigen::VectorXd two = Tfnbs(nodes, options).enhance(t);
-        const Eigen::VectorXd expected = reference_tfnbs(t, 0.25, 0.5, 2.0, nodes) + reference_tfnbs(-t, 0.25, 0.5, 2.0, nodes);
-        CHECK((two - expected).cwiseAbs().maxCoeff() <= 1e-11 * expected.maxCoeff());
-    }
-    TfnbsOptions bad;
-    bad.dh = 0.0;
-    CHECK_THAT(test::message_of<InvalidInput>([&] { Tfnbs(5, bad); }), Catch::Contains("dh"));
 }
 
 TEST_CASE("nbs: a planted component is found, an impossible threshold gives no components", "[stats][nbs]") {

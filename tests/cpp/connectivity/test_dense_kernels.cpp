@@ -1,12 +1,10 @@
 // The fast symmetric eigensolver behind tangent.hpp's matrix functions (src/symmetric_eigensolver.inc):
 // on generic matrices it must give eigenpairs as accurate as Eigen's QR solver, and on clustered,
 // repeated or split spectra it must decline so that eigh_lower falls back to the QR solver.
+#include <Eigen/Eigenvalues>
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
-
-#include <Eigen/Eigenvalues>
 
 #include "rewire/connectivity/covariance.hpp"
 #include "test_support.hpp"
@@ -54,9 +52,11 @@ Pairs pairs(const Eigen::MatrixXd& a) {
 void check_eigenpairs(const Eigen::MatrixXd& a, const Pairs& p) {
     const auto n = a.rows();
     const double scale = a.cwiseAbs().maxCoeff();
-    const Eigen::VectorXd reference = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(a, Eigen::EigenvaluesOnly).eigenvalues();
+    const Eigen::VectorXd reference =
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(a, Eigen::EigenvaluesOnly).eigenvalues();
     CHECK((p.values - reference).cwiseAbs().maxCoeff() <= 1e-12 * scale);
-    CHECK((p.vectors.transpose() * p.vectors - Eigen::MatrixXd::Identity(n, n)).cwiseAbs().maxCoeff() <= 1e-10);
+    CHECK((p.vectors.transpose() * p.vectors - Eigen::MatrixXd::Identity(n, n)).cwiseAbs().maxCoeff() <=
+          1e-10);
     CHECK((a * p.vectors - p.vectors * p.values.asDiagonal()).cwiseAbs().maxCoeff() <= 1e-12 * scale);
 }
 
@@ -83,7 +83,8 @@ TEST_CASE("fast eigensolver: generic matrices take the fast path, as accurate as
     }
     SECTION("graded spectrum over six decades") {
         Eigen::VectorXd values(n);
-        for (int i = 0; i < n; ++i) values[i] = std::pow(10.0, -3.0 + 6.0 * i / (n - 1));
+        for (int i = 0; i < n; ++i)
+            values[i] = std::pow(10.0, -3.0 + 6.0 * i / (n - 1));
         const Eigen::MatrixXd a = test::with_spectrum(values, 13);
         const Pairs p = fast_pairs(a);  // the smallest eigenvalues are closer than 1e-6‖A‖: QR takes them
         check_eigenpairs(a, p.fast ? p : pairs(a));
@@ -96,15 +97,18 @@ TEST_CASE("fast eigensolver: close pairs are finished by bisection and reorthogo
     // quotient iteration of some leaves its bracket for the partner, and bisection finishes those.
     const double gap = GENERATE(1.1e-6, 2e-6, 1e-5, 1e-4);
     Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
-    for (int i = 2; i < n - 2; i += 4) values[i] = values[i + 1] - 3.0 * gap;
+    for (int i = 2; i < n - 2; i += 4)
+        values[i] = values[i + 1] - 3.0 * gap;
     const Eigen::MatrixXd a = test::with_spectrum(values, 43);
     const Pairs p = fast_pairs(a);
     REQUIRE(p.fast);
     check_eigenpairs(a, p);
     // log(A) through these pairs against the QR solver's
     const Pairs q = pairs(a);
-    const Eigen::MatrixXd fast_log = p.vectors * p.values.array().log().matrix().asDiagonal() * p.vectors.transpose();
-    const Eigen::MatrixXd qr_log = q.vectors * q.values.array().log().matrix().asDiagonal() * q.vectors.transpose();
+    const Eigen::MatrixXd fast_log =
+        p.vectors * p.values.array().log().matrix().asDiagonal() * p.vectors.transpose();
+    const Eigen::MatrixXd qr_log =
+        q.vectors * q.values.array().log().matrix().asDiagonal() * q.vectors.transpose();
     CHECK((fast_log - qr_log).cwiseAbs().maxCoeff() <= 1e-12);
 }
 
@@ -112,8 +116,12 @@ TEST_CASE("fast eigensolver declines clustered, repeated and split spectra; eigh
           "[eigensolver]") {
     const int n = 64;
     Eigen::MatrixXd a;
-    SECTION("identity") { a = Eigen::MatrixXd::Identity(n, n); }
-    SECTION("diagonal (the tridiagonal form splits)") { a = Eigen::VectorXd::LinSpaced(n, 1.0, 2.0).asDiagonal(); }
+    SECTION("identity") {
+        a = Eigen::MatrixXd::Identity(n, n);
+    }
+    SECTION("diagonal (the tridiagonal form splits)") {
+        a = Eigen::VectorXd::LinSpaced(n, 1.0, 2.0).asDiagonal();
+    }
     SECTION("a triple eigenvalue") {
         Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
         values[10] = values[11] = values[12];
@@ -124,8 +132,12 @@ TEST_CASE("fast eigensolver declines clustered, repeated and split spectra; eigh
         values[20] = values[21] - 1e-9;
         a = test::with_spectrum(values, 19);
     }
-    SECTION("scaled by 1e-200 (squares would underflow)") { a = 1e-200 * whitened_covariance(n, 47); }
-    SECTION("scaled by 1e200 (squares would overflow)") { a = 1e200 * whitened_covariance(n, 53); }
+    SECTION("scaled by 1e-200 (squares would underflow)") {
+        a = 1e-200 * whitened_covariance(n, 47);
+    }
+    SECTION("scaled by 1e200 (squares would overflow)") {
+        a = 1e200 * whitened_covariance(n, 53);
+    }
     SECTION("block diagonal") {
         a = Eigen::MatrixXd::Zero(n, n);
         a.topLeftCorner(n / 2, n / 2) = whitened_covariance(n / 2, 23);
