@@ -1,6 +1,5 @@
-// rewire._core — fMRIPrep confounds and nilearn's load_confounds strategies (confounds.hpp).
-// Options cross as nilearn's strings and are parsed here, only for the components in the strategy
-// (nilearn ignores the parameters of components it does not load).
+// rewire._core — fMRIPrep confounds and nilearn's load_confounds strategies (confounds.hpp). Options cross
+// as the bound ConfoundsOptions; its enums take nilearn's strings.
 #include <pybind11/eigen.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -12,104 +11,82 @@ namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace rewire::python {
-namespace {
-
-ConfoundsOptions make_options(const std::vector<std::string>& strategy, const std::string& motion,
-                              std::int64_t scrub, double fd_threshold, double std_dvars_threshold,
-                              const std::string& wm_csf, const std::string& global_signal,
-                              const std::string& compcor, std::int64_t n_compcor,
-                              const std::string& ica_aroma, bool demean) {
-    ConfoundsOptions o;
-    o.strategy.clear();
-    for (const auto& name : strategy)
-        o.strategy.push_back(parse_confound_component(name));
-    if (o.uses(ConfoundComponent::motion))
-        o.motion = parse_confound_model(motion, "motion");
-    if (o.uses(ConfoundComponent::wm_csf))
-        o.wm_csf = parse_confound_model(wm_csf, "wm_csf");
-    if (o.uses(ConfoundComponent::global_signal)) {
-        o.global_signal = parse_confound_model(global_signal, "global_signal");
-    }
-    if (o.uses(ConfoundComponent::compcor)) {
-        o.compcor = parse_compcor_type(compcor);
-        o.n_compcor = n_compcor;
-    }
-    if (o.uses(ConfoundComponent::ica_aroma))
-        o.ica_aroma = parse_ica_aroma_type(ica_aroma);
-    if (o.uses(ConfoundComponent::scrub)) {
-        o.scrub = scrub;
-        o.fd_threshold = fd_threshold;
-        o.std_dvars_threshold = std_dvars_threshold;
-    }
-    o.demean = demean;
-    return o;
-}
-
-py::dict confounds_dict(const Confounds& c) {
-    py::dict d;
-    d["source"] = c.source;
-    d["names"] = c.names;
-    d["values"] = c.values;
-    d["outliers"] = c.outliers;
-    d["sample_mask"] = c.sample_mask;
-    d["censored"] = c.censored;
-    d["selected_any"] = c.selected_any;
-    d["frames"] = c.frames;
-    return d;
-}
-
-/// The options of a preset as nilearn's keyword values (n_compcor: "all" or an int).
-py::dict options_dict(const ConfoundsOptions& o) {
-    py::dict d;
-    std::vector<std::string> strategy;
-    for (auto c : o.strategy)
-        strategy.emplace_back(to_string(c));
-    d["strategy"] = strategy;
-    d["motion"] = to_string(o.motion);
-    d["scrub"] = o.scrub;
-    d["fd_threshold"] = o.fd_threshold;
-    d["std_dvars_threshold"] = o.std_dvars_threshold;
-    d["wm_csf"] = to_string(o.wm_csf);
-    d["global_signal"] = to_string(o.global_signal);
-    d["compcor"] = to_string(o.compcor);
-    if (o.n_compcor < 0) {
-        d["n_compcor"] = "all";
-    } else {
-        d["n_compcor"] = o.n_compcor;
-    }
-    d["ica_aroma"] = to_string(o.ica_aroma);
-    d["demean"] = o.demean;
-    return d;
-}
-
-}  // namespace
-
 void bind_confounds(py::module_& m) {
+    {
+        using C = ConfoundComponent;
+        bind_enum<C>(m, "ConfoundComponent",
+                     "A group of confounds in a strategy (nilearn's strategy entries).",
+                     {{"motion", C::motion, "motion"},
+                      {"high_pass", C::high_pass, "high_pass"},
+                      {"wm_csf", C::wm_csf, "wm_csf"},
+                      {"global_signal", C::global_signal, "global_signal"},
+                      {"compcor", C::compcor, "compcor"},
+                      {"ica_aroma", C::ica_aroma, "ica_aroma"},
+                      {"scrub", C::scrub, "scrub"},
+                      {"non_steady_state", C::non_steady_state, "non_steady_state"}},
+                     parse_confound_component);
+        using M = ConfoundModel;
+        bind_enum<M>(m, "ConfoundModel", "Expansion of a base regressor: x; x, x^2; x, x'; x, x', x^2, x'^2.",
+                     {{"basic", M::basic, "basic"},
+                      {"power2", M::power2, "power2"},
+                      {"derivatives", M::derivatives, "derivatives"},
+                      {"full", M::full, "full"}});
+        using K = CompCorType;
+        bind_enum<K>(m, "CompCorType", "Which CompCor components (nilearn's compcor).",
+                     {{"anat_combined", K::anat_combined, "anat_combined"},
+                      {"anat_separated", K::anat_separated, "anat_separated"},
+                      {"temporal", K::temporal, "temporal"},
+                      {"temporal_anat_combined", K::temporal_anat_combined, "temporal_anat_combined"},
+                      {"temporal_anat_separated", K::temporal_anat_separated, "temporal_anat_separated"}},
+                     parse_compcor_type);
+        using A = IcaAromaType;
+        bind_enum<A>(m, "IcaAromaType", "ICA-AROMA variant (nilearn's ica_aroma).",
+                     {{"full", A::full, "full"}, {"basic", A::basic, "basic"}}, parse_ica_aroma_type);
+    }
+
+    OptionsClass<ConfoundsOptions>(
+        m, "ConfoundsOptions",
+        "nilearn's load_confounds parameters with nilearn 0.14's defaults (n_compcor -1: "
+        "'all').")
+        .field("strategy", &ConfoundsOptions::strategy, "the groups of confounds to load")
+        .field("motion", &ConfoundsOptions::motion, "expansion of the six motion parameters")
+        .field("scrub", &ConfoundsOptions::scrub, "minimal segment length for scrubbing (0: thresholds only)")
+        .field("fd_threshold", &ConfoundsOptions::fd_threshold, "framewise displacement threshold (mm)")
+        .field("std_dvars_threshold", &ConfoundsOptions::std_dvars_threshold, "standardized DVARS threshold")
+        .field("wm_csf", &ConfoundsOptions::wm_csf, "expansion of csf and white_matter")
+        .field("global_signal", &ConfoundsOptions::global_signal, "expansion of global_signal")
+        .field("compcor", &ConfoundsOptions::compcor, "which CompCor components")
+        .field("n_compcor", &ConfoundsOptions::n_compcor,
+               "components kept (per mask when separated); -1: all")
+        .field("ica_aroma", &ConfoundsOptions::ica_aroma, "which ICA-AROMA variant")
+        .field("demean", &ConfoundsOptions::demean, "subtract each column's mean (over the kept frames)")
+        .validate()
+        .finish();
+
+    py::class_<Confounds> confounds(m, "Confounds", "The confounds of one run, as nilearn's load_confounds.");
+    confounds.def_readonly("source", &Confounds::source, "the confounds TSV")
+        .def_readonly("names", &Confounds::names, "K column names, sorted")
+        .def_readonly("outliers", &Confounds::outliers, "one-hot columns behind the sample mask")
+        .def_readonly("sample_mask", &Confounds::sample_mask, "kept frames, ascending")
+        .def_readonly("censored", &Confounds::censored, "whether any outlier column exists")
+        .def_readonly("selected_any", &Confounds::selected_any, "whether the strategy selected any column")
+        .def_readonly("frames", &Confounds::frames, "T, volumes in the run");
+    array_field(confounds, "values", &Confounds::values, "(T, K) regressors");
+
     m.def(
         "load_confounds",
-        [](const std::string& path, const std::vector<std::string>& strategy, const std::string& motion,
-           std::int64_t scrub, double fd_threshold, double std_dvars_threshold, const std::string& wm_csf,
-           const std::string& global_signal, const std::string& compcor, std::int64_t n_compcor,
-           const std::string& ica_aroma, bool demean) {
-            const ConfoundsOptions options =
-                make_options(strategy, motion, scrub, fd_threshold, std_dvars_threshold, wm_csf,
-                             global_signal, compcor, n_compcor, ica_aroma, demean);
-            Confounds c;
-            {
-                py::gil_scoped_release release;
-                c = load_confounds(path, options);
-            }
-            return confounds_dict(c);
+        [](const std::string& path, const ConfoundsOptions& options) {
+            py::gil_scoped_release release;
+            return load_confounds(path, options);
         },
-        "path"_a, "strategy"_a, "motion"_a, "scrub"_a, "fd_threshold"_a, "std_dvars_threshold"_a, "wm_csf"_a,
-        "global_signal"_a, "compcor"_a, "n_compcor"_a, "ica_aroma"_a, "demean"_a,
-        "Confounds of one run (path: the TSV or an fMRIPrep image beside it); n_compcor -1 = all. Returns a "
-        "dict "
-        "with names, values (T, K), outliers, sample_mask, censored, selected_any, frames, source.");
+        "path"_a, "options"_a = ConfoundsOptions{},
+        "Confounds of one run (path: the TSV or an fMRIPrep image beside it).");
 
-    m.def(
-        "default_confounds_options", []() { return options_dict(ConfoundsOptions{}); },
-        "ConfoundsOptions' defaults as nilearn keyword values.");
+    py::class_<ConfoundsPreset>(m, "ConfoundsPreset", "A named denoising strategy.")
+        .def_readonly("name", &ConfoundsPreset::name)
+        .def_readonly("description", &ConfoundsPreset::description)
+        .def_readonly("options", &ConfoundsPreset::options, "the preset's strategy and defaults")
+        .def_readonly("tunable", &ConfoundsPreset::tunable, "parameters a caller may override");
 
     m.def(
         "confounds_presets",
@@ -122,38 +99,27 @@ void bind_confounds(py::module_& m) {
         "Names of the presets: nilearn's, then XCP-D's.");
 
     m.def(
-        "confounds_preset",
-        [](const std::string& name) {
-            const ConfoundsPreset& p = confounds_preset(name);
-            py::dict d;
-            d["name"] = p.name;
-            d["description"] = p.description;
-            d["options"] = options_dict(p.options);
-            d["tunable"] = p.tunable;
-            return d;
-        },
-        "name"_a, "A preset: its options (nilearn keyword values) and the parameters a caller may override.");
+        "confounds_preset", [](const std::string& name) { return confounds_preset(name); }, "name"_a,
+        "A preset (a copy): its options and the parameters a caller may override.");
 
     m.def("find_confounds_file", &find_confounds_file, "image"_a, "full_aroma"_a = false,
           py::call_guard<py::gil_scoped_release>(),
           "The confounds TSV beside an fMRIPrep image, by nilearn's rules.");
 
+    py::class_<ConfoundsTable> table(m, "ConfoundsTable", "A confounds TSV as fMRIPrep writes it.");
+    table.def_readonly("path", &ConfoundsTable::path)
+        .def_readonly("names", &ConfoundsTable::names, "K column names, in file order")
+        .def_readonly("non_numeric", &ConfoundsTable::non_numeric,
+                      "per column: '' or its first non-numeric cell");
+    array_field(table, "values", &ConfoundsTable::values, "(T, K); NaN for n/a and non-numeric cells");
+
     m.def(
         "read_confounds_table",
         [](const std::string& path) {
-            ConfoundsTable t;
-            {
-                py::gil_scoped_release release;
-                t = read_confounds_table(path);
-            }
-            py::dict d;
-            d["names"] = t.names;
-            d["values"] = t.values;
-            d["non_numeric"] = t.non_numeric;
-            return d;
+            py::gil_scoped_release release;
+            return read_confounds_table(path);
         },
-        "path"_a,
-        "The TSV as names, values (T, K; NaN for n/a and non-numeric cells) and non_numeric notes.");
+        "path"_a, "The TSV as a ConfoundsTable.");
 
     m.def(
         "framewise_displacement",

@@ -22,106 +22,18 @@ namespace {
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using DataArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using IndexMatrix = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic>;
+using Progress = std::function<bool(std::int64_t, std::int64_t)>;
 
 Eigen::Map<const RowMatrix> as_matrix(const DataArray& data) {
     if (data.ndim() != 2) {
-        throw InvalidInput("data: expected a 2-D array (subjects, edges), got " + std::to_string(data.ndim()) +
-                           " dimension(s)");
+        throw InvalidInput("data: expected a 2-D array (subjects, edges), got " +
+                           std::to_string(data.ndim()) + " dimension(s)");
     }
     return {data.data(), data.shape(0), data.shape(1)};
 }
 
-stats::Tail tail_from(const std::string& name) {
-    if (name == "two-sided") return stats::Tail::two_sided;
-    if (name == "greater") return stats::Tail::greater;
-    if (name == "less") return stats::Tail::less;
-    throw InvalidInput("tail: expected 'two-sided', 'greater' or 'less', got '" + name + "'");
-}
-
-stats::ShuffleKind kind_from(const std::string& name) {
-    if (name == "signflip") return stats::ShuffleKind::sign_flip;
-    if (name == "permute") return stats::ShuffleKind::permutation;
-    if (name == "both") return stats::ShuffleKind::both;
-    throw InvalidInput("shuffle: expected 'signflip', 'permute' or 'both', got '" + name + "'");
-}
-
-stats::Convention convention_from(const std::string& name) {
-    if (name == "rewire") return stats::Convention::rewire;
-    if (name == "bctpy") return stats::Convention::bctpy;
-    if (name == "mrtrix") return stats::Convention::mrtrix;
-    throw InvalidInput("compat: expected None, 'bctpy' or 'mrtrix', got '" + name + "'");
-}
-
-py::list components_list(const std::vector<stats::Component>& components) {
-    py::list out;
-    for (const auto& c : components) {
-        py::dict d;
-        d["nodes"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(c.nodes.size()),
-                                               reinterpret_cast<const std::int64_t*>(c.nodes.data()));
-        d["edges"] = py::array_t<std::int64_t>(static_cast<py::ssize_t>(c.edges.size()),
-                                               reinterpret_cast<const std::int64_t*>(c.edges.data()));
-        d["extent"] = c.extent;
-        d["intensity"] = c.intensity;
-        d["sign"] = c.sign;
-        d["p"] = c.p;
-        out.append(d);
-    }
-    return out;
-}
-
-py::dict result_dict(const stats::PermutationResult& r) {
-    py::dict d;
-    d["statistic"] = r.statistic;
-    d["enhanced"] = r.enhanced;
-    d["null"] = r.null;
-    d["p_fwe"] = r.p_fwe;
-    if (r.p_uncorrected.size() > 0) d["p_uncorrected"] = r.p_uncorrected;
-    d["shuffles"] = r.shuffles;
-    d["exhaustive"] = r.exhaustive;
-    d["df1"] = r.df1;
-    d["df2"] = r.df2;
-    d["degenerate"] = r.degenerate;
-    d["kind"] = r.statistic_kind == stats::Statistic::t ? "t" : "f";
-    return d;
-}
-
-/// Keyword arguments shared by every permutation test (one place for their defaults: python/rewire/stats.py).
-struct ShuffleArgs {
-    std::string kind;
-    std::int64_t count;
-    std::uint64_t seed;
-    std::vector<std::int64_t> blocks;
-    bool whole_blocks;
-    bool exhaustive;
-    bool include_identity;
-    std::optional<Eigen::MatrixXd> signflips;
-    std::optional<IndexMatrix> permutations;
-
-    stats::Shuffles make(Eigen::Index subjects) const {
-        if (signflips && permutations) {
-            throw InvalidInput("signflips and permutations: give one of them (for both at once use random shuffles "
-                               "with shuffle='both')");
-        }
-        if (signflips) return stats::Shuffles::from_sign_flips(*signflips);
-        if (permutations) return stats::Shuffles::from_permutations(*permutations);
-        stats::ShuffleOptions options;
-        options.kind = kind_from(kind);
-        options.count = count;
-        options.seed = seed;
-        options.blocks = blocks;
-        options.whole_blocks = whole_blocks;
-        options.exhaustive = exhaustive;
-        options.include_identity = include_identity;
-        return stats::Shuffles::random(subjects, options);
-    }
-};
-
-stats::PermutationOptions permutation_options(const std::string& convention, int threads, bool z_statistic,
-                                              const std::function<bool(std::int64_t, std::int64_t)>& progress) {
-    stats::PermutationOptions options;
-    options.z_statistic = z_statistic;
-    options.convention = convention_from(convention);
-    options.threads = threads;
+/// The options with a progress callback that takes the GIL back briefly and stops on Ctrl-C.
+stats::PermutationOptions with_progress(stats::PermutationOptions options, const Progress& progress) {
     if (progress) {
         options.progress = [progress](std::int64_t done, std::int64_t total) {
             py::gil_scoped_acquire acquire;
@@ -135,12 +47,13 @@ stats::PermutationOptions permutation_options(const std::string& convention, int
     return options;
 }
 
-/// Runs `test` without the GIL, turning a cancellation into KeyboardInterrupt.
+/// Runs `test` on the data without the GIL, turning a cancellation into KeyboardInterrupt.
 template <typename F>
-auto run_released(F&& test) {
+auto run_released(const DataArray& data, F&& test) {
+    const auto y = as_matrix(data);
     try {
         py::gil_scoped_release release;
-        return test();
+        return test(y);
     } catch (const stats::Cancelled&) {
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         throw py::error_already_set();
@@ -150,145 +63,241 @@ auto run_released(F&& test) {
 }  // namespace
 
 void bind_stats(py::module_& m) {
-    m.def("stats_model", [](const Eigen::MatrixXd& design, const Eigen::MatrixXd& contrast, bool ftest) {
-        const stats::Model model = stats::make_model(design, contrast, ftest ? stats::Statistic::f : stats::Statistic::t);
-        py::dict d;
-        d["interest"] = model.interest;
-        d["nuisance"] = model.nuisance;
-        d["dof"] = model.dof;
-        d["nuisance_has_intercept"] = model.nuisance_has_intercept();
-        return d;
-    }, "design"_a, "contrast"_a, "ftest"_a = false, "Validated model split (design.hpp): interest and nuisance bases.");
+    bind_enum<stats::Statistic>(m, "Statistic", "The test statistic of a contrast.",
+                                {{"t", stats::Statistic::t, "t"}, {"f", stats::Statistic::f, "f"}});
+    bind_enum<stats::Tail>(m, "Tail", "Which effects a test looks for.",
+                           {{"two_sided", stats::Tail::two_sided, "two-sided"},
+                            {"greater", stats::Tail::greater, "greater"},
+                            {"less", stats::Tail::less, "less"}});
+    bind_enum<stats::ShuffleKind>(m, "ShuffleKind", "How random shuffles move the subjects.",
+                                  {{"sign_flip", stats::ShuffleKind::sign_flip, "signflip"},
+                                   {"permutation", stats::ShuffleKind::permutation, "permute"},
+                                   {"both", stats::ShuffleKind::both, "both"}});
+    bind_enum<stats::Convention>(m, "Convention", "How permutation p-values count the null (compat).",
+                                 {{"rewire", stats::Convention::rewire, "rewire"},
+                                  {"bctpy", stats::Convention::bctpy, "bctpy"},
+                                  {"mrtrix", stats::Convention::mrtrix, "mrtrix"}});
+    bind_enum<stats::NbsMeasure>(m, "NbsMeasure", "What NBS measures of a component.",
+                                 {{"extent", stats::NbsMeasure::extent, "extent"},
+                                  {"intensity", stats::NbsMeasure::intensity, "intensity"}});
+    bind_enum<stats::ThresholdScale>(
+        m, "ThresholdScale", "Units of the NBS primary threshold.",
+        {{"statistic", stats::ThresholdScale::statistic, "statistic"}, {"z", stats::ThresholdScale::z, "z"}});
 
-    m.def("stats_glm", [](const DataArray& data, const Eigen::MatrixXd& design, const Eigen::MatrixXd& contrast,
-                          bool ftest) {
-        const auto y = as_matrix(data);
-        stats::GlmResult r;
-        {
-            py::gil_scoped_release release;
-            r = stats::detail::glm_impl(y, stats::make_model(design, contrast,
-                                                             ftest ? stats::Statistic::f : stats::Statistic::t));
-        }
-        py::dict d;
-        d["value"] = r.value;
-        d["p"] = r.p;
-        d["effect"] = r.effect;
-        d["se"] = r.se;
-        d["beta"] = r.beta;
-        d["sigma2"] = r.sigma2;
-        d["df1"] = r.df1;
-        d["df2"] = r.df2;
-        d["degenerate"] = r.degenerate;
-        return d;
-    }, "data"_a, "design"_a, "contrast"_a, "ftest"_a = false);
+    OptionsClass<stats::ShuffleOptions>(m, "ShuffleOptions", "How random shuffles are drawn.")
+        .field("kind", &stats::ShuffleOptions::kind, "sign flips, permutations or both")
+        .field("count", &stats::ShuffleOptions::count, "number of shuffles besides the unpermuted data")
+        .field("seed", &stats::ShuffleOptions::seed, "key of the generator: same seed, same shuffles")
+        .field("blocks", &stats::ShuffleOptions::blocks, "exchangeability block of each subject (empty: one)")
+        .field("whole_blocks", &stats::ShuffleOptions::whole_blocks, "blocks move as wholes")
+        .field("exhaustive", &stats::ShuffleOptions::exhaustive, "enumerate every shuffle when they all fit")
+        .field("include_identity", &stats::ShuffleOptions::include_identity,
+               "shuffle 0 is the unpermuted data (MRtrix3)")
+        .finish()
+        .def(
+            "validate", [](const stats::ShuffleOptions& o, Eigen::Index subjects) { o.validate(subjects); },
+            "subjects"_a,
+            "Raises ValueError naming the first option that cannot work for this many subjects.");
+    OptionsClass<stats::PermutationOptions>(m, "PermutationOptions", "Options every permutation test shares.")
+        .field("convention", &stats::PermutationOptions::convention, "p-value convention")
+        .field("threads", &stats::PermutationOptions::threads,
+               "threads (0: automatic); results do not depend on it")
+        .field("z_statistic", &stats::PermutationOptions::z_statistic,
+               "enhance Z values instead of the statistic (MRtrix3 3.0)")
+        .finish()
+        .def(
+            "validate",
+            [](const stats::PermutationOptions& o) {
+                if (o.threads < 0)
+                    throw InvalidInput("threads: must be >= 0, got " + std::to_string(o.threads));
+            },
+            "Raises ValueError on a negative thread count.");
+    OptionsClass<stats::NbsOptions>(m, "NbsOptions", "Network-based statistic (Zalesky et al. 2010).")
+        .field("threshold", &stats::NbsOptions::threshold, "primary threshold (no default: NaN)")
+        .field("scale", &stats::NbsOptions::scale, "units of the threshold")
+        .field("measure", &stats::NbsOptions::measure, "component measure")
+        .field("tail", &stats::NbsOptions::tail, "which effects")
+        .field("strict", &stats::NbsOptions::strict, "statistic > threshold (else >=, MRtrix3)")
+        .field("mixed_signs", &stats::NbsOptions::mixed_signs,
+               "two-sided: one set of components from |t| (bctpy)")
+        .validate()
+        .finish();
+    OptionsClass<stats::TfnbsOptions>(m, "TfnbsOptions",
+                                      "Threshold-free NBS (Baggio et al. 2018), MRtrix3's.")
+        .field("dh", &stats::TfnbsOptions::dh, "height step")
+        .field("e", &stats::TfnbsOptions::e, "extent exponent")
+        .field("h", &stats::TfnbsOptions::h, "height exponent")
+        .field("tail", &stats::TfnbsOptions::tail, "which effects")
+        .validate()
+        .finish();
 
-    m.def("stats_fdr", [](const Eigen::VectorXd& p, const std::string& method) {
-        if (method != "bh" && method != "by") throw InvalidInput("method: expected 'bh' or 'by', got '" + method + "'");
-        return stats::fdr(p, method == "bh" ? stats::FdrMethod::bh : stats::FdrMethod::by);
-    }, "p"_a, "method"_a = "bh", py::call_guard<py::gil_scoped_release>());
+    py::class_<stats::Model>(m, "Model", "A validated design and contrast.")
+        .def_readonly("interest", &stats::Model::interest,
+                      "(S, q) orthonormal basis of the effect of interest")
+        .def_readonly("nuisance", &stats::Model::nuisance, "(S, P - q) orthonormal basis of the nuisance")
+        .def_readonly("dof", &stats::Model::dof, "residual degrees of freedom")
+        .def_readonly("statistic", &stats::Model::statistic)
+        .def_property_readonly("subjects", &stats::Model::subjects)
+        .def_property_readonly("nuisance_has_intercept", &stats::Model::nuisance_has_intercept);
 
-    m.def("stats_test", [](const DataArray& data, const Eigen::MatrixXd& design, const Eigen::MatrixXd& contrast,
-                           bool ftest, const std::string& method, const std::string& tail,
-                           // NBS
-                           double threshold, bool threshold_z, const std::string& measure, bool strict,
-                           bool mixed_signs,
-                           // TFNBS
-                           double dh, double e, double h, bool enhance_z,
-                           // shuffles
-                           const std::string& shuffle, std::int64_t shuffles, std::uint64_t seed,
-                           std::vector<std::int64_t> blocks, bool whole_blocks, bool exhaustive,
-                           bool include_identity, std::optional<Eigen::MatrixXd> signflips,
-                           std::optional<IndexMatrix> permutations,
-                           const std::string& convention, int threads,
-                           const std::function<bool(std::int64_t, std::int64_t)>& progress) {
-        const auto y = as_matrix(data);
-        const ShuffleArgs shuffle_args{shuffle, shuffles, seed, std::move(blocks), whole_blocks, exhaustive,
-                                       include_identity, std::move(signflips), std::move(permutations)};
-        const stats::PermutationOptions options = permutation_options(convention, threads, enhance_z, progress);
-        const stats::Tail tail_value = tail_from(tail);
-        const stats::Statistic statistic = ftest ? stats::Statistic::f : stats::Statistic::t;
-        if (method == "maxt") {
-            const auto r = run_released([&] {
-                const stats::Model model = stats::make_model(design, contrast, statistic);
-                return stats::detail::maxt_impl(y, model, shuffle_args.make(model.subjects()), tail_value, options);
+    m.def(
+        "stats_model",
+        [](const Eigen::MatrixXd& design, const Eigen::MatrixXd& contrast, stats::Statistic statistic) {
+            return stats::make_model(design, contrast, statistic);
+        },
+        "design"_a, "contrast"_a, "statistic"_a = stats::Statistic::t,
+        "Validated model split (design.hpp): interest and nuisance bases.");
+
+    py::class_<stats::GlmResult> glm(m, "GlmResult", "Edge-wise GLM.");
+    glm.def_readonly("statistic", &stats::GlmResult::statistic)
+        .def_readonly("df1", &stats::GlmResult::df1)
+        .def_readonly("df2", &stats::GlmResult::df2)
+        .def_readonly("degenerate", &stats::GlmResult::degenerate, "edges with zero residual variance");
+    array_field(glm, "value", &stats::GlmResult::value, "(E,) t or F");
+    array_field(glm, "p", &stats::GlmResult::p, "(E,) two-sided p for t, upper tail for F");
+    array_field(glm, "effect", &stats::GlmResult::effect, "(E,) C beta for a t contrast (empty for F)");
+    array_field(glm, "se", &stats::GlmResult::se, "(E,) standard error of C beta (empty for F)");
+    array_field(glm, "beta", &stats::GlmResult::beta, "(P, E) regression coefficients");
+    array_field(glm, "sigma2", &stats::GlmResult::sigma2, "(E,) residual variance");
+
+    m.def(
+        "stats_glm",
+        [](const DataArray& data, const stats::Model& model) {
+            return run_released(data, [&](const auto& y) { return stats::detail::glm_impl(y, model); });
+        },
+        "data"_a, "model"_a, "Edge-wise GLM of (subjects, edges) data (GlmResult).");
+
+    m.def(
+        "stats_fdr",
+        [](const Eigen::VectorXd& p, const std::string& method) {
+            if (method != "bh" && method != "by")
+                throw InvalidInput("method: expected 'bh' or 'by', got '" + method + "'");
+            return stats::fdr(p, method == "bh" ? stats::FdrMethod::bh : stats::FdrMethod::by);
+        },
+        "p"_a, "method"_a = "bh", py::call_guard<py::gil_scoped_release>());
+
+    py::class_<stats::Shuffles>(m, "Shuffles", "The shuffles a permutation test runs.")
+        .def_static("random", &stats::Shuffles::random, "subjects"_a, "options"_a = stats::ShuffleOptions{},
+                    "Random shuffles (all of them when few enough exist).")
+        .def_static("from_sign_flips", &stats::Shuffles::from_sign_flips, "signflips"_a,
+                    "Explicit sign flips, (subjects, K) of +-1.")
+        .def_static(
+            "from_permutations",
+            [](const IndexMatrix& perms) { return stats::Shuffles::from_permutations(perms); },
+            "permutations"_a, "Explicit permutations, (K, subjects) of row indices.")
+        .def_property_readonly("size", &stats::Shuffles::size)
+        .def_property_readonly("subjects", &stats::Shuffles::subjects)
+        .def_property_readonly("exhaustive", &stats::Shuffles::exhaustive)
+        .def(
+            "arrays",
+            [](const stats::Shuffles& shuffles) {
+                const Eigen::Index subjects = shuffles.subjects();
+                IndexMatrix perm(shuffles.size(), subjects);
+                Eigen::MatrixXd sign(subjects, shuffles.size());
+                std::vector<std::int64_t> p(static_cast<std::size_t>(subjects));
+                std::vector<double> s(static_cast<std::size_t>(subjects));
+                for (std::int64_t k = 0; k < shuffles.size(); ++k) {
+                    shuffles.get(k, p.data(), s.data());
+                    for (Eigen::Index i = 0; i < subjects; ++i) {
+                        perm(k, i) = p[i];
+                        sign(i, k) = s[i];
+                    }
+                }
+                return py::make_tuple(perm, sign);
+            },
+            "The tuple (permutations (K, subjects), signflips (subjects, K)).");
+
+    py::class_<stats::Component>(m, "Component", "A connected set of supra-threshold edges.")
+        .def_property_readonly("nodes",
+                               [](const stats::Component& c) {
+                                   return py::array_t<std::int64_t>(
+                                       static_cast<py::ssize_t>(c.nodes.size()),
+                                       reinterpret_cast<const std::int64_t*>(c.nodes.data()));
+                               })
+        .def_property_readonly("edges",
+                               [](const stats::Component& c) {
+                                   return py::array_t<std::int64_t>(
+                                       static_cast<py::ssize_t>(c.edges.size()),
+                                       reinterpret_cast<const std::int64_t*>(c.edges.data()));
+                               })
+        .def_readonly("extent", &stats::Component::extent)
+        .def_readonly("intensity", &stats::Component::intensity)
+        .def_readonly("sign", &stats::Component::sign)
+        .def_readonly("p", &stats::Component::p);
+
+    py::class_<stats::PermutationResult> result(m, "PermutationResult", "Results of one permutation test.");
+    result.def_readonly("statistic_kind", &stats::PermutationResult::statistic_kind)
+        .def_readonly("shuffles", &stats::PermutationResult::shuffles)
+        .def_readonly("exhaustive", &stats::PermutationResult::exhaustive)
+        .def_readonly("df1", &stats::PermutationResult::df1)
+        .def_readonly("df2", &stats::PermutationResult::df2)
+        .def_readonly("degenerate", &stats::PermutationResult::degenerate);
+    array_field(result, "statistic", &stats::PermutationResult::statistic, "(E,) observed t or F");
+    array_field(result, "enhanced", &stats::PermutationResult::enhanced, "(E,) observed enhanced value");
+    array_field(result, "null", &stats::PermutationResult::null,
+                "(K,) largest enhanced value of each shuffle");
+    array_field(result, "p_fwe", &stats::PermutationResult::p_fwe, "(E,) family-wise error corrected p");
+    array_field(result, "p_uncorrected", &stats::PermutationResult::p_uncorrected,
+                "(E,) per-edge permutation p (max-T only; else empty)");
+
+    py::class_<stats::NbsResult>(m, "NbsResult", "NBS: the test and its components.")
+        .def_readonly("test", &stats::NbsResult::test)
+        .def_readonly("components", &stats::NbsResult::components, "largest first")
+        .def_readonly("threshold", &stats::NbsResult::threshold, "the primary threshold in statistic units");
+
+    m.def(
+        "stats_maxt",
+        [](const DataArray& data, const stats::Model& model, const stats::Shuffles& shuffles,
+           stats::Tail tail, const stats::PermutationOptions& options, const Progress& progress) {
+            const auto run = with_progress(options, progress);
+            return run_released(
+                data, [&](const auto& y) { return stats::detail::maxt_impl(y, model, shuffles, tail, run); });
+        },
+        "data"_a, "model"_a, "shuffles"_a, "tail"_a = stats::Tail::two_sided,
+        "options"_a = stats::PermutationOptions{}, "progress"_a = nullptr,
+        "Max-T permutation test of (subjects, edges) data (PermutationResult).");
+    m.def(
+        "stats_nbs",
+        [](const DataArray& data, const stats::Model& model, const stats::Shuffles& shuffles,
+           const stats::NbsOptions& nbs, const stats::PermutationOptions& options, const Progress& progress) {
+            const auto run = with_progress(options, progress);
+            return run_released(
+                data, [&](const auto& y) { return stats::detail::nbs_impl(y, model, shuffles, nbs, run); });
+        },
+        "data"_a, "model"_a, "shuffles"_a, "nbs"_a, "options"_a = stats::PermutationOptions{},
+        "progress"_a = nullptr, "Network-based statistic (NbsResult).");
+    m.def(
+        "stats_tfnbs",
+        [](const DataArray& data, const stats::Model& model, const stats::Shuffles& shuffles,
+           const stats::TfnbsOptions& tfnbs, const stats::PermutationOptions& options,
+           const Progress& progress) {
+            const auto run = with_progress(options, progress);
+            return run_released(data, [&](const auto& y) {
+                return stats::detail::tfnbs_impl(y, model, shuffles, tfnbs, run).test;
             });
-            return result_dict(r);
-        }
-        if (method == "nbs") {
-            stats::NbsOptions nbs;
-            nbs.threshold = threshold;
-            nbs.scale = threshold_z ? stats::ThresholdScale::z : stats::ThresholdScale::statistic;
-            if (measure != "extent" && measure != "intensity") {
-                throw InvalidInput("measure: expected 'extent' or 'intensity', got '" + measure + "'");
+        },
+        "data"_a, "model"_a, "shuffles"_a, "tfnbs"_a, "options"_a = stats::PermutationOptions{},
+        "progress"_a = nullptr, "Threshold-free NBS (PermutationResult; enhanced is the TFNBS score).");
+
+    m.def(
+        "stats_components",
+        [](Eigen::Index nodes, const std::vector<bool>& mask, const Eigen::VectorXd& statistic) {
+            if (static_cast<Eigen::Index>(mask.size()) != nodes * (nodes - 1) / 2 ||
+                statistic.size() != static_cast<Eigen::Index>(mask.size())) {
+                throw InvalidInput("components: mask and statistic need N(N-1)/2 entries for N = " +
+                                   std::to_string(nodes));
             }
-            nbs.measure = measure == "extent" ? stats::NbsMeasure::extent : stats::NbsMeasure::intensity;
-            nbs.tail = tail_value;
-            nbs.strict = strict;
-            nbs.mixed_signs = mixed_signs;
-            const auto r = run_released([&] {
-                const stats::Model model = stats::make_model(design, contrast, statistic);
-                return stats::detail::nbs_impl(y, model, shuffle_args.make(model.subjects()), nbs, options);
-            });
-            py::dict d = result_dict(r.test);
-            d["components"] = components_list(r.components);
-            d["threshold"] = r.threshold;
-            return d;
-        }
-        if (method == "tfnbs") {
-            stats::TfnbsOptions tfnbs;
-            tfnbs.dh = dh;
-            tfnbs.e = e;
-            tfnbs.h = h;
-            tfnbs.tail = tail_value;
-            const auto r = run_released([&] {
-                const stats::Model model = stats::make_model(design, contrast, statistic);
-                return stats::detail::tfnbs_impl(y, model, shuffle_args.make(model.subjects()), tfnbs, options);
-            });
-            return result_dict(r.test);
-        }
-        throw InvalidInput("method: expected 'maxt', 'nbs' or 'tfnbs', got '" + method + "'");
-    }, "data"_a, "design"_a, "contrast"_a, "ftest"_a, "method"_a, "tail"_a, "threshold"_a, "threshold_z"_a,
-       "measure"_a, "strict"_a, "mixed_signs"_a, "dh"_a, "e"_a, "h"_a, "enhance_z"_a, "shuffle"_a, "shuffles"_a, "seed"_a,
-       "blocks"_a, "whole_blocks"_a, "exhaustive"_a, "include_identity"_a, "signflips"_a, "permutations"_a,
-       "convention"_a, "threads"_a, "progress"_a);
+            std::vector<char> m8(mask.begin(), mask.end());
+            return stats::edge_components(nodes, m8, statistic);
+        },
+        "nodes"_a, "mask"_a, "statistic"_a, "Connected sets of the masked edges (list of Component).");
 
-    m.def("stats_shuffles", [](Eigen::Index subjects, const std::string& kind, std::int64_t count, std::uint64_t seed,
-                               std::vector<std::int64_t> blocks, bool whole_blocks, bool exhaustive,
-                               bool include_identity) {
-        const ShuffleArgs args{kind, count, seed, std::move(blocks), whole_blocks, exhaustive, include_identity,
-                               std::nullopt, std::nullopt};
-        const stats::Shuffles shuffles = args.make(subjects);
-        IndexMatrix perm(shuffles.size(), subjects);
-        Eigen::MatrixXd sign(subjects, shuffles.size());
-        std::vector<std::int64_t> p(static_cast<std::size_t>(subjects));
-        std::vector<double> s(static_cast<std::size_t>(subjects));
-        for (std::int64_t k = 0; k < shuffles.size(); ++k) {
-            shuffles.get(k, p.data(), s.data());
-            for (Eigen::Index i = 0; i < subjects; ++i) {
-                perm(k, i) = p[i];
-                sign(i, k) = s[i];
-            }
-        }
-        py::dict d;
-        d["permutations"] = perm;
-        d["signflips"] = sign;
-        d["exhaustive"] = shuffles.exhaustive();
-        return d;
-    }, "subjects"_a, "kind"_a = "signflip", "count"_a = 5000, "seed"_a = 0, "blocks"_a = std::vector<std::int64_t>{},
-       "whole_blocks"_a = false, "exhaustive"_a = true, "include_identity"_a = false,
-       "The shuffles a test with these options uses: permutations (K, S) and signflips (S, K).");
-
-    m.def("stats_components", [](Eigen::Index nodes, const std::vector<bool>& mask, const Eigen::VectorXd& statistic) {
-        if (static_cast<Eigen::Index>(mask.size()) != nodes * (nodes - 1) / 2 || statistic.size() != static_cast<Eigen::Index>(mask.size())) {
-            throw InvalidInput("components: mask and statistic need N(N-1)/2 entries for N = " + std::to_string(nodes));
-        }
-        std::vector<char> m8(mask.begin(), mask.end());
-        return components_list(stats::edge_components(nodes, m8, statistic));
-    }, "nodes"_a, "mask"_a, "statistic"_a);
-
-    m.def("philox4x64", [](std::array<std::uint64_t, 4> counter, std::uint64_t key0, std::uint64_t key1) {
-        return stats::Philox4x64::generate(counter, key0, key1);
-    }, "counter"_a, "key0"_a, "key1"_a, "Philox4x64-10 block (for tests against numpy.random.Philox).");
+    m.def(
+        "philox4x64",
+        [](std::array<std::uint64_t, 4> counter, std::uint64_t key0, std::uint64_t key1) {
+            return stats::Philox4x64::generate(counter, key0, key1);
+        },
+        "counter"_a, "key0"_a, "key1"_a, "Philox4x64-10 block (for tests against numpy.random.Philox).");
 
     m.def("stats_t_to_z", &stats::t_to_z, "t"_a, "df"_a);
     m.def("stats_z_to_t", &stats::z_to_t, "z"_a, "df"_a);

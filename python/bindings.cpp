@@ -1,12 +1,13 @@
 // rewire._core — pybind11 bindings. Arrays cross as numpy float64; time series are (T, N).
 // Every call that touches files or loops over data releases the GIL.
+#include "bindings.hpp"
+
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "bindings.hpp"
 #include "rewire/rewire.hpp"
 
 namespace py = pybind11;
@@ -41,14 +42,6 @@ py::dict header_dict(const rewire::NiftiHeader& h) {
     return d;
 }
 
-rewire::NiftiDataType datatype_from_name(const std::string& name) {
-    using T = rewire::NiftiDataType;
-    for (T type : {T::uint8, T::int8, T::int16, T::uint16, T::int32, T::uint32, T::float32, T::float64}) {
-        if (name == rewire::datatype_name(type)) return type;
-    }
-    throw rewire::InvalidInput("unknown NIfTI datatype '" + name + "'");
-}
-
 /// Whole image as a numpy array shaped like nibabel's get_fdata(): (X, Y, Z[, T]), Fortran order.
 py::array_t<double> load_data(const std::string& path) {
     rewire::NiftiImage image;
@@ -57,7 +50,8 @@ py::array_t<double> load_data(const std::string& path) {
         image = rewire::read_nifti(path);
     }
     const auto& g = image.geometry();
-    std::vector<py::ssize_t> shape(image.header.dim.begin() + 1, image.header.dim.begin() + 1 + image.header.dim[0]);
+    std::vector<py::ssize_t> shape(image.header.dim.begin() + 1,
+                                   image.header.dim.begin() + 1 + image.header.dim[0]);
     std::vector<py::ssize_t> strides;
     py::ssize_t stride = sizeof(double);
     for (auto extent : shape) {
@@ -73,7 +67,7 @@ py::array_t<double> load_data(const std::string& path) {
 class PyNiftiWriter {
 public:
     PyNiftiWriter(const std::string& path, std::vector<std::int64_t> shape, const Eigen::Matrix4d& affine,
-                  double tr, const std::string& dtype, double slope, double inter, int level) {
+                  double tr, const rewire::NiftiWriteOptions& options) {
         if (shape.size() != 3 && shape.size() != 4) {
             throw rewire::InvalidInput(path + ": shape must have 3 or 4 entries");
         }
@@ -82,11 +76,6 @@ public:
         g.volumes = shape.size() == 4 ? shape[3] : 1;
         g.affine = affine;
         g.tr = tr;
-        rewire::NiftiWriteOptions options;
-        options.datatype = datatype_from_name(dtype);
-        options.scl_slope = slope;
-        options.scl_inter = inter;
-        options.gzip_level = level;
         voxels_ = g.voxels();
         writer_ = std::make_unique<rewire::NiftiWriter>(path, g, options);
     }
@@ -118,7 +107,8 @@ PYBIND11_MODULE(_core, m) {
     // C++ exceptions become the Python types DESIGN.md promises, with the same text.
     py::register_exception_translator([](std::exception_ptr p) {
         try {
-            if (p) std::rethrow_exception(p);
+            if (p)
+                std::rethrow_exception(p);
         } catch (const rewire::InvalidInput& e) {
             PyErr_SetString(PyExc_ValueError, e.what());
         } catch (const rewire::IoError& e) {
@@ -128,23 +118,45 @@ PYBIND11_MODULE(_core, m) {
         }
     });
 
-    m.def("read_header", [](const std::string& path) {
-        rewire::NiftiHeader h;
-        {
-            py::gil_scoped_release release;
-            h = rewire::read_nifti_header(path);
-        }
-        return header_dict(h);
-    }, "path"_a, "Header fields and geometry of a NIfTI file (affine as nibabel's img.affine).");
+    m.def(
+        "read_header",
+        [](const std::string& path) {
+            rewire::NiftiHeader h;
+            {
+                py::gil_scoped_release release;
+                h = rewire::read_nifti_header(path);
+            }
+            return header_dict(h);
+        },
+        "path"_a, "Header fields and geometry of a NIfTI file (affine as nibabel's img.affine).");
 
     m.def("load_data", &load_data, "path"_a,
           "Whole image as float64 shaped (X, Y, Z[, T]) like nibabel's get_fdata(); for small images.");
 
+    {
+        using T = rewire::NiftiDataType;
+        rewire::python::bind_enum<T>(m, "NiftiDataType", "Stored voxel type of a NIfTI file (numpy's names).",
+                                     {{"uint8", T::uint8, "uint8"},
+                                      {"int8", T::int8, "int8"},
+                                      {"int16", T::int16, "int16"},
+                                      {"uint16", T::uint16, "uint16"},
+                                      {"int32", T::int32, "int32"},
+                                      {"uint32", T::uint32, "uint32"},
+                                      {"float32", T::float32, "float32"},
+                                      {"float64", T::float64, "float64"}});
+    }
+    rewire::python::OptionsClass<rewire::NiftiWriteOptions>(m, "NiftiWriteOptions",
+                                                            "How NiftiWriter stores voxels.")
+        .field("datatype", &rewire::NiftiWriteOptions::datatype, "stored voxel type")
+        .field("scl_slope", &rewire::NiftiWriteOptions::scl_slope, "stored = (value - scl_inter) / scl_slope")
+        .field("scl_inter", &rewire::NiftiWriteOptions::scl_inter, "see scl_slope")
+        .field("gzip_level", &rewire::NiftiWriteOptions::gzip_level, "0-9, used when the path ends in .gz")
+        .finish();
+
     py::class_<PyNiftiWriter>(m, "NiftiWriter")
         .def(py::init<const std::string&, std::vector<std::int64_t>, const Eigen::Matrix4d&, double,
-                      const std::string&, double, double, int>(),
-             "path"_a, "shape"_a, "affine"_a, "tr"_a = 0.0, "dtype"_a = "float32", "scl_slope"_a = 1.0,
-             "scl_inter"_a = 0.0, "gzip_level"_a = 1)
+                      const rewire::NiftiWriteOptions&>(),
+             "path"_a, "shape"_a, "affine"_a, "tr"_a = 0.0, "options"_a = rewire::NiftiWriteOptions{})
         .def("write", &PyNiftiWriter::write, "volume"_a, "Writes the next (X, Y, Z) volume.")
         .def("close", &PyNiftiWriter::close, "Finishes the file and moves it into place.");
 
@@ -160,68 +172,97 @@ PYBIND11_MODULE(_core, m) {
                     py::call_guard<py::gil_scoped_release>())
         .def_static("from_spheres", &rewire::Atlas::from_spheres, "centres"_a, "radius"_a,
                     "allow_overlap"_a = false, "names"_a = std::vector<std::string>{})
-        .def_property_readonly("kind", [](const rewire::Atlas& a) {
-            switch (a.kind()) {
-                case rewire::AtlasKind::labels: return "labels";
-                case rewire::AtlasKind::maps: return "maps";
-                default: return "spheres";
-            }
-        })
+        .def_property_readonly("kind",
+                               [](const rewire::Atlas& a) {
+                                   switch (a.kind()) {
+                                       case rewire::AtlasKind::labels:
+                                           return "labels";
+                                       case rewire::AtlasKind::maps:
+                                           return "maps";
+                                       default:
+                                           return "spheres";
+                                   }
+                               })
         .def_property_readonly("values", &rewire::Atlas::values)
         .def_property_readonly("names", &rewire::Atlas::names)
         .def_property_readonly("source", &rewire::Atlas::source)
-        .def("labels_on_grid", [](const rewire::Atlas& atlas, std::vector<std::int64_t> shape,
-                                  const Eigen::Matrix4d& affine) {
-            // Region value of every voxel of a grid (0: background), shaped (X, Y, Z) in Fortran order.
-            if (shape.size() < 3) throw rewire::InvalidInput("labels_on_grid: shape needs 3 entries");
-            rewire::ImageGeometry grid;
-            grid.dims = {shape[0], shape[1], shape[2]};
-            grid.affine = affine;
-            rewire::Parcellation p;
-            {
-                py::gil_scoped_release release;
-                p = atlas.on_grid(grid);
-            }
-            py::array_t<std::int64_t, py::array::f_style> image({shape[0], shape[1], shape[2]});
-            std::fill(image.mutable_data(), image.mutable_data() + image.size(), 0);
-            for (std::int64_t r = 0; r < p.regions(); ++r) {
-                for (auto e = p.offsets[r]; e < p.offsets[r + 1]; ++e) {
-                    image.mutable_data()[p.voxels[e]] = p.values[r];
+        .def(
+            "labels_on_grid",
+            [](const rewire::Atlas& atlas, std::vector<std::int64_t> shape, const Eigen::Matrix4d& affine) {
+                // Region value of every voxel of a grid (0: background), shaped (X, Y, Z) in Fortran order.
+                if (shape.size() < 3)
+                    throw rewire::InvalidInput("labels_on_grid: shape needs 3 entries");
+                rewire::ImageGeometry grid;
+                grid.dims = {shape[0], shape[1], shape[2]};
+                grid.affine = affine;
+                rewire::Parcellation p;
+                {
+                    py::gil_scoped_release release;
+                    p = atlas.on_grid(grid);
                 }
+                py::array_t<std::int64_t, py::array::f_style> image({shape[0], shape[1], shape[2]});
+                std::fill(image.mutable_data(), image.mutable_data() + image.size(), 0);
+                for (std::int64_t r = 0; r < p.regions(); ++r) {
+                    for (auto e = p.offsets[r]; e < p.offsets[r + 1]; ++e) {
+                        image.mutable_data()[p.voxels[e]] = p.values[r];
+                    }
+                }
+                return image;
+            },
+            "shape"_a, "affine"_a,
+            "Region value of each voxel of the grid (overlaps: the last region wins).");
+
+    rewire::python::OptionsClass<rewire::ExtractOptions>(m, "ExtractOptions", "Options of extract().")
+        .field(
+            "threads", &rewire::ExtractOptions::threads,
+            "reduction threads (0: REWIRE_NUM_THREADS, OMP_NUM_THREADS, else all cores but one); results do "
+            "not depend on it")
+        .field("ring", &rewire::ExtractOptions::ring, "volumes inflated ahead of the reduction (>= 2)")
+        .validate()
+        .finish();
+
+    py::class_<rewire::Extraction> extraction(m, "Extraction",
+                                              "Region signals of one BOLD run, before cleaning.");
+    rewire::python::array_field(extraction, "signals", &rewire::Extraction::signals,
+                                "(T, N) region means (NaN column: a region without data)");
+    rewire::python::array_field(extraction, "coverage", &rewire::Extraction::coverage,
+                                "(N,) fraction of each region's voxels with finite data in every volume");
+    extraction.def_readonly("names", &rewire::Extraction::names)
+        .def_readonly("values", &rewire::Extraction::values)
+        .def_property_readonly("tr", [](const rewire::Extraction& e) { return e.geometry.tr; });
+
+    m.def(
+        "extract",
+        [](const std::string& bold, const rewire::Atlas& atlas, const std::string& mask,
+           rewire::ExtractOptions options, const std::function<void(std::int64_t, std::int64_t)>& progress) {
+            options.validate();
+            if (progress) {
+                options.progress = [progress](std::int64_t done, std::int64_t total) {
+                    py::gil_scoped_acquire acquire;
+                    progress(done, total);
+                };
             }
-            return image;
-        }, "shape"_a, "affine"_a, "Region value of each voxel of the grid (overlaps: the last region wins).");
-
-    m.def("extract", [](const std::string& bold, const rewire::Atlas& atlas, const std::string& mask, int threads,
-                        const std::function<void(std::int64_t, std::int64_t)>& progress) {
-        rewire::ExtractOptions options;
-        options.threads = threads;
-        if (progress) {
-            options.progress = [progress](std::int64_t done, std::int64_t total) {
-                py::gil_scoped_acquire acquire;
-                progress(done, total);
-            };
-        }
-        rewire::Extraction result;
-        {
             py::gil_scoped_release release;
-            result = rewire::extract(bold, atlas, mask, options);
-        }
-        py::dict d;
-        d["signals"] = result.signals;
-        d["coverage"] = result.coverage;
-        d["names"] = result.names;
-        d["values"] = result.values;
-        d["tr"] = result.geometry.tr;
-        return d;
-    }, "bold"_a, "atlas"_a, "mask"_a = "", "threads"_a = 0, "progress"_a = nullptr);
+            return rewire::extract(bold, atlas, mask, options);
+        },
+        "bold"_a, "atlas"_a, "mask"_a = "", "options"_a = rewire::ExtractOptions{}, "progress"_a = nullptr,
+        "Region signals of a 4D BOLD image, streamed one volume at a time (an Extraction).");
 
-    m.def("correlation", [](const Eigen::Ref<const Eigen::MatrixXd>& ts) { return rewire::correlation(ts); },
-          "signals"_a, py::call_guard<py::gil_scoped_release>());
-    m.def("fisher_z", [](const Eigen::Ref<const Eigen::MatrixXd>& r) { return rewire::fisher_z(r); }, "r"_a,
-          py::call_guard<py::gil_scoped_release>());
-    m.def("edge_vector", [](const Eigen::Ref<const Eigen::MatrixXd>& matrix) { return rewire::edge_vector(matrix); },
-          "matrix"_a, py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "resolve_threads", &rewire::resolve_threads, "requested"_a, "reserved"_a = 0,
+        "Threads a request resolves to: the request when > 0, else REWIRE_NUM_THREADS, else OMP_NUM_THREADS, "
+        "else all cores but `reserved` (at least 1).");
+
+    m.def(
+        "correlation", [](const Eigen::Ref<const Eigen::MatrixXd>& ts) { return rewire::correlation(ts); },
+        "signals"_a, py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "fisher_z", [](const Eigen::Ref<const Eigen::MatrixXd>& r) { return rewire::fisher_z(r); }, "r"_a,
+        py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "edge_vector",
+        [](const Eigen::Ref<const Eigen::MatrixXd>& matrix) { return rewire::edge_vector(matrix); },
+        "matrix"_a, py::call_guard<py::gil_scoped_release>());
     m.def("edge_index", &rewire::edge_index, "i"_a, "j"_a, "nodes"_a);
 
     rewire::python::bind_signal(m);

@@ -14,6 +14,8 @@ logger = logging.getLogger("rewire")
 
 #: Kinds whose values are correlations, so that Fisher z applies.
 CORRELATION_KINDS = ("correlation", "partial correlation")
+#: The defaults of delta (C++ DeltaOptions).
+_DELTA = _core.DeltaOptions()
 
 
 class Cohort:
@@ -93,7 +95,7 @@ class Cohort:
             raise ValueError(f"{self.path}: no '{kind}' for {subject} {session} (stored: {sorted(measures)})")
         return np.asarray(measures[kind])
 
-    def edges(self, kind: str = "correlation", session: str = "pre", *, return_subjects: bool = False):
+    def edges(self, kind: str = _DELTA.kind, session: str = _DELTA.pre, *, return_subjects: bool = False):
         """Subjects × edges array of one measure and session, rows sorted by subject ID, columns in
         rewire's edge order (see :func:`rewire.edge_index`)."""
         subjects, values = self._store.edges(kind, session)
@@ -107,8 +109,8 @@ def _subject_id(subject: str) -> str:
     return subject if subject.startswith("sub-") else "sub-" + subject
 
 
-def delta(cohort, post: str = "post", pre: str = "pre", kind: str = "correlation", fisher_z: bool = True,
-          subjects: Optional[Sequence[str]] = None):
+def delta(cohort, post: str = _DELTA.post, pre: str = _DELTA.pre, kind: str = _DELTA.kind,
+          fisher_z: bool = _DELTA.fisher_z, subjects: Optional[Sequence[str]] = None):
     """Each subject's change in connectivity, post − pre.
 
     Returns ``(deltas, participants)``: a subjects × edges array in rewire's edge order, and the matching
@@ -121,7 +123,8 @@ def delta(cohort, post: str = "post", pre: str = "pre", kind: str = "correlation
     if isinstance(cohort, (str, os.PathLike)):
         with Cohort.open(cohort) as opened:
             return delta(opened, post=post, pre=pre, kind=kind, fisher_z=fisher_z, subjects=subjects)
-    paired, deltas, unpaired = _core.delta(cohort._store, post, pre, kind, fisher_z)
+    result = _core.delta(cohort._store, _core.DeltaOptions(post=post, pre=pre, kind=kind, fisher_z=bool(fisher_z)))
+    paired, deltas, unpaired = list(result.subjects), np.asarray(result.values), list(result.unpaired)
     if subjects is not None:
         wanted = {_subject_id(x) for x in subjects}
         keep = [row for row, subject in enumerate(paired) if subject in wanted]

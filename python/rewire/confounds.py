@@ -48,23 +48,41 @@ __all__ = ["PRESETS", "find_confounds_file", "framewise_displacement", "load_con
 PRESETS: Tuple[str, ...] = tuple(_core.confounds_presets())
 
 
+#: The defaults of load_confounds (C++ ConfoundsOptions, which has nilearn 0.14's).
+_CONFOUNDS = _core.ConfoundsOptions()
+#: Parameters named after their component, read only when it is in the strategy (as nilearn does).
+_MODELS = ("motion", "wm_csf", "global_signal", "compcor", "ica_aroma")
+
+
+def keywords(options: "_core.ConfoundsOptions") -> Dict[str, Any]:
+    """ConfoundsOptions as nilearn's load_confounds keyword values (``n_compcor`` -1 is ``"all"``)."""
+    values: Dict[str, Any] = {name: getattr(options, name) for name in options.fields()}
+    values["strategy"] = tuple(str(component) for component in options.strategy)
+    for name in _MODELS:
+        values[name] = str(values[name])
+    values["n_compcor"] = "all" if options.n_compcor < 0 else int(options.n_compcor)
+    return values
+
+
+_KEYWORDS = keywords(_CONFOUNDS)
+
+
 def _load_confounds_signature(
     img_files,
-    strategy=("motion", "high_pass", "wm_csf"),
-    motion="full",
-    scrub=5,
-    fd_threshold=0.5,
-    std_dvars_threshold=1.5,
-    wm_csf="basic",
-    global_signal="basic",
-    compcor="anat_combined",
-    n_compcor="all",
-    ica_aroma="full",
-    tedana="aggressive",
-    demean=True,
+    strategy=_KEYWORDS["strategy"],
+    motion=_KEYWORDS["motion"],
+    scrub=_KEYWORDS["scrub"],
+    fd_threshold=_KEYWORDS["fd_threshold"],
+    std_dvars_threshold=_KEYWORDS["std_dvars_threshold"],
+    wm_csf=_KEYWORDS["wm_csf"],
+    global_signal=_KEYWORDS["global_signal"],
+    compcor=_KEYWORDS["compcor"],
+    n_compcor=_KEYWORDS["n_compcor"],
+    ica_aroma=_KEYWORDS["ica_aroma"],
+    tedana="aggressive",  # nilearn's; accepted for compatibility, the "tedana" strategy is not supported
+    demean=_KEYWORDS["demean"],
 ):
-    """nilearn 0.14.1's load_confounds signature (the defaults also live in C++ ConfoundsOptions;
-    a test checks that the three agree)."""
+    """nilearn 0.14.1's load_confounds signature, its defaults read from C++ ConfoundsOptions."""
 
 
 _SIGNATURE = inspect.signature(_load_confounds_signature)
@@ -159,9 +177,8 @@ def _preset_parameters(name: str, given: Dict[str, Any]) -> Dict[str, Any]:
     """nilearn's load_confounds_strategy._update_user_inputs over rewire's presets."""
     preset = _core.confounds_preset(str(name))
     params = dict(_DEFAULTS)
-    params.update(preset["options"])
-    params["strategy"] = tuple(params["strategy"])
-    tunable = list(preset["tunable"])
+    params.update(keywords(preset.options))
+    tunable = list(preset.tunable)
     for key in tunable:
         value = given.pop(key, None)
         if value is not None:
@@ -222,26 +239,40 @@ def _load_one(img_file, strategy, params) -> Tuple[Optional[pd.DataFrame], Optio
         for hemi in img_file[1:]:
             _core.find_confounds_file(os.fspath(hemi), False)
         img_file = img_file[0]
-    result = _core.load_confounds(
-        os.fspath(img_file),
-        [str(s) for s in strategy],
-        str(params["motion"]),
-        int(params["scrub"]),
-        float(params["fd_threshold"]),
-        float(params["std_dvars_threshold"]),
-        str(params["wm_csf"]),
-        str(params["global_signal"]),
-        str(params["compcor"]),
-        _n_compcor(params["n_compcor"]) if "compcor" in strategy else -1,
-        str(params["ica_aroma"]),
-        bool(params["demean"]),
-    )
-    if result["selected_any"]:
-        confounds = pd.DataFrame(np.asarray(result["values"]), columns=list(result["names"]))
+    result = _core.load_confounds(os.fspath(img_file), _options(strategy, params))
+    if result.selected_any:
+        confounds = pd.DataFrame(np.array(result.values), columns=list(result.names))
     else:
         confounds = pd.DataFrame()  # nilearn's result when nothing at all was selected
-    sample_mask = np.asarray(result["sample_mask"], dtype=np.int64) if result["censored"] else None
+    sample_mask = np.asarray(result.sample_mask, dtype=np.int64) if result.censored else None
     return confounds, sample_mask
+
+
+def _options(strategy, params) -> "_core.ConfoundsOptions":
+    """ConfoundsOptions from nilearn's keyword values. As nilearn, the parameters of a component are read
+    only when the component is in the strategy; a bad value raises ValueError naming the parameter."""
+    # Unknown components raise ValueError from C++ (naming 'strategy' and the accepted ones).
+    options = _core.ConfoundsOptions(strategy=[str(s) for s in strategy], demean=bool(params["demean"]))
+    for name in _MODELS:
+        if name in strategy:
+            _set_model(options, name, str(params[name]))
+    if "compcor" in strategy:
+        options.n_compcor = _n_compcor(params["n_compcor"])
+    if "scrub" in strategy:
+        options.scrub = int(params["scrub"])
+        options.fd_threshold = float(params["fd_threshold"])
+        options.std_dvars_threshold = float(params["std_dvars_threshold"])
+    return options
+
+
+def _set_model(options, name: str, value: str) -> None:
+    """Sets a component's parameter from nilearn's name; an unknown one raises ValueError naming the
+    parameter and the accepted values, as nilearn."""
+    labels = [str(member) for member in type(getattr(options, name)).__members__.values()]
+    if value not in labels:
+        accepted = ", ".join(f"'{label}'" for label in labels)
+        raise ValueError(f"confounds: '{name}' must be one of {accepted}; got {value!r}")
+    setattr(options, name, value)
 
 
 def _load(img_files, strategy, params):

@@ -10,12 +10,12 @@ Ledoit–Wolf shrunk covariance (``estimator="ledoit_wolf"``, what :class:`Conne
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _core
+from ._files import atomic_write
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -25,6 +25,12 @@ KINDS = ("covariance", "correlation", "partial correlation", "precision", "tange
 ESTIMATORS = ("empirical", "ledoit_wolf", "oas")
 #: Version of the file Tangent.save writes.
 TANGENT_FORMAT_VERSION = 1
+
+# The defaults of every keyword below (the C++ options structs).
+_COVARIANCE = _core.CovarianceOptions()
+_ESTIMATE = _core.EstimateOptions()
+_EDGE_Z = _core.EdgeZOptions()
+_TANGENT = _core.TangentOptions()
 
 
 def _signals(ts, name: str = "ts") -> np.ndarray:
@@ -66,30 +72,42 @@ def edge_index(i: int, j: int, nodes: int) -> int:
     return _core.edge_index(i, j, nodes)
 
 
-def covariance(ts, estimator: str = "empirical", *, return_shrinkage: bool = False, threads: int = 0):
+def edge_nodes(nodes: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(i, j)``: the two nodes of every position of rewire's edge vector of an ``nodes``-node network,
+    as int64 arrays of N(N−1)/2 entries (i < j). Read off :func:`edge_vector` itself, so that every
+    edge ordering in rewire is the C++ one."""
+    if nodes < 0:
+        raise ValueError(f"edge_nodes: nodes must be >= 0, got {nodes}")
+    index = np.arange(nodes, dtype=np.float64)
+    rows = np.broadcast_to(index[:, None], (nodes, nodes))
+    return (edge_vector(rows).astype(np.int64), edge_vector(rows.T).astype(np.int64))
+
+
+def covariance(ts, estimator: str = str(_COVARIANCE.estimator), *, return_shrinkage: bool = False,
+               threads: int = _COVARIANCE.threads):
     """Covariance of ``ts`` (T, N) → (N, N), divided by T as scikit-learn.
 
     ``estimator`` is ``"empirical"`` (``EmpiricalCovariance``), ``"ledoit_wolf"`` (``LedoitWolf``,
     Ledoit & Wolf 2004) or ``"oas"`` (``OAS``, Chen et al. 2010). With ``return_shrinkage=True`` returns
     ``(covariance, shrinkage)``, the shrinkage being scikit-learn's ``shrinkage_`` (0 for empirical).
     """
-    d = _core.covariance(_signals(ts), estimator, int(threads))
-    return (d["covariance"], d["shrinkage"]) if return_shrinkage else d["covariance"]
+    e = _core.covariance(_signals(ts), _core.CovarianceOptions(estimator=estimator, threads=int(threads)))
+    return (e.covariance, e.shrinkage) if return_shrinkage else e.covariance
 
 
-def ledoit_wolf(ts, *, threads: int = 0) -> Tuple[np.ndarray, float]:
+def ledoit_wolf(ts, *, threads: int = _COVARIANCE.threads) -> Tuple[np.ndarray, float]:
     """``(covariance, shrinkage)`` as ``sklearn.covariance.ledoit_wolf(ts)``."""
     return covariance(ts, "ledoit_wolf", return_shrinkage=True, threads=threads)
 
 
-def oas(ts, *, threads: int = 0) -> Tuple[np.ndarray, float]:
+def oas(ts, *, threads: int = _COVARIANCE.threads) -> Tuple[np.ndarray, float]:
     """``(covariance, shrinkage)`` as ``sklearn.covariance.oas(ts)``."""
     return covariance(ts, "oas", return_shrinkage=True, threads=threads)
 
 
-def connectivity(ts, kind: str = "correlation", estimator: str = "empirical", *, standardize: bool = True,
-                 vectorize: bool = False, discard_diagonal: bool = False, return_info: bool = False,
-                 threads: int = 0):
+def connectivity(ts, kind: str = str(_ESTIMATE.kind), estimator: str = str(_ESTIMATE.estimator), *,
+                 standardize: bool = _ESTIMATE.standardize, vectorize: bool = False, discard_diagonal: bool = False,
+                 return_info: bool = False, threads: int = _ESTIMATE.threads):
     """Connectivity matrix of one subject's ``ts`` (T, N) → (N, N).
 
     ``kind``: ``"covariance"``, ``"correlation"``, ``"partial correlation"``, ``"precision"`` (``"tangent"``
@@ -104,11 +122,17 @@ def connectivity(ts, kind: str = "correlation", estimator: str = "empirical", *,
     ``estimator``, ``shrinkage`` (the covariance estimator's; 0 for empirical) and ``standardize``
     (whether the columns were z-scored) — the record of which correlation this is.
     """
-    d = _core.estimate(_signals(ts), kind, estimator, bool(standardize), int(threads))
-    matrix = d.pop("matrix")
+    options = _core.EstimateOptions(kind=kind, estimator=estimator, standardize=bool(standardize),
+                                    threads=int(threads))
+    e = _core.estimate(_signals(ts), options)
+    matrix = e.matrix
     if vectorize:
         matrix = sym_matrix_to_vec(matrix, discard_diagonal=discard_diagonal)
-    return (matrix, d) if return_info else matrix
+    if not return_info:
+        return matrix
+    info = {"kind": str(e.kind), "estimator": str(e.estimator), "shrinkage": e.shrinkage,
+            "standardize": e.standardized}
+    return matrix, info
 
 
 def covariance_to_correlation(covariance) -> np.ndarray:
@@ -156,8 +180,9 @@ def vec_to_sym_matrix(vec, diagonal=None) -> np.ndarray:
     return np.asarray(out).reshape(v.shape[:-1] + (n, n))
 
 
-def edge_zscores(ts, method: str = "bartlett", *, max_lag: Optional[int] = None,
-                 return_fisher_z: bool = False, threads: int = 0):
+def edge_zscores(ts, method: str = str(_EDGE_Z.method), *,
+                 max_lag: Optional[int] = None if _EDGE_Z.max_lag < 0 else _EDGE_Z.max_lag,
+                 return_fisher_z: bool = False, threads: int = _EDGE_Z.threads):
     """z-scores of every edge's Pearson correlation that account for the signals' autocorrelation.
 
     Returns ``(zscores, dof)``, both (N, N): ``zscores = arctanh(r) * sqrt(dof - 3)`` (diagonal 0), where
@@ -173,18 +198,21 @@ def edge_zscores(ts, method: str = "bartlett", *, max_lag: Optional[int] = None,
     ``M = max_lag`` (default ``floor(sqrt(T))``); ρ are the usual (biased) sample correlations of the
     centred series. With ``return_fisher_z=True`` returns ``(zscores, dof, fisher_z)``.
     """
-    lag = -1 if max_lag is None else int(max_lag)
-    d = _core.edge_zscores(_signals(ts), method, lag, int(threads))
+    options = _core.EdgeZOptions(method=method, max_lag=-1 if max_lag is None else int(max_lag),
+                                 threads=int(threads))
+    z = _core.edge_zscores(_signals(ts), options)
     if return_fisher_z:
-        return d["zscore"], d["dof"], d["fisher_z"]
-    return d["zscore"], d["dof"]
+        return z.zscore, z.dof, z.fisher_z
+    return z.zscore, z.dof
 
 
-def geometric_mean(matrices, *, max_iter: int = 30, tol: float = 1e-7, threads: int = 0) -> np.ndarray:
+def geometric_mean(matrices, *, max_iter: int = _TANGENT.mean.max_iter, tol: float = _TANGENT.mean.tol,
+                   threads: int = _TANGENT.mean.threads) -> np.ndarray:
     """Geometric (affine-invariant) mean of SPD (N, N) matrices, nilearn's ``_geometric_mean`` algorithm
     (Fletcher & Joshi 2007) with ConnectivityMeasure's ``max_iter=30, tol=1e-7``."""
     mats = [np.asarray(m, dtype=np.float64) for m in matrices]
-    return _core.geometric_mean(mats, int(max_iter), float(tol), int(threads))["mean"]
+    options = _core.GeometricMeanOptions(max_iter=int(max_iter), tol=float(tol), threads=int(threads))
+    return _core.geometric_mean(mats, options).mean
 
 
 class Tangent:
@@ -198,15 +226,15 @@ class Tangent:
     ``transform`` accepts a single subject.
     """
 
-    def __init__(self, estimator: str = "ledoit_wolf", *, max_iter: int = 30, tol: float = 1e-7,
-                 threads: int = 0):
-        self._core = _core.TangentSpace(estimator, int(max_iter), float(tol), int(threads))
+    def __init__(self, estimator: str = str(_TANGENT.estimator), *, max_iter: int = _TANGENT.mean.max_iter,
+                 tol: float = _TANGENT.mean.tol, threads: int = _TANGENT.mean.threads):
+        self._core = _core.TangentSpace(_tangent_options(estimator, max_iter, tol, threads))
         self.n_iter_: Optional[int] = None
         self.converged_: Optional[bool] = None
 
     @property
     def estimator(self) -> str:
-        return self._core.estimator
+        return str(self._core.options.estimator)
 
     @property
     def mean_(self) -> np.ndarray:
@@ -251,25 +279,16 @@ class Tangent:
         ``format`` ("rewire.Tangent"), ``format_version``, ``mean``, ``whitening``, ``estimator``,
         ``max_iter``, ``tol``, ``n_iter``, ``converged`` and ``rewire_version``."""
         self._check_fitted()
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tangent-", suffix=".npz.part", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, format=np.array("rewire.Tangent"), format_version=np.array(TANGENT_FORMAT_VERSION),
-                         mean=self._core.mean, whitening=self._core.whitening,
-                         estimator=np.array(self.estimator), max_iter=np.array(self._core.max_iter),
-                         tol=np.array(self._core.tol),
-                         n_iter=np.array(-1 if self.n_iter_ is None else self.n_iter_),
-                         converged=np.array(bool(self.converged_)), rewire_version=np.array(_core.__version__))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        options = self._core.options
+        with atomic_write(path, "wb") as f:
+            np.savez(f, format=np.array("rewire.Tangent"), format_version=np.array(TANGENT_FORMAT_VERSION),
+                     mean=self._core.mean, whitening=self._core.whitening, estimator=np.array(self.estimator),
+                     max_iter=np.array(options.mean.max_iter), tol=np.array(options.mean.tol),
+                     n_iter=np.array(-1 if self.n_iter_ is None else self.n_iter_),
+                     converged=np.array(bool(self.converged_)), rewire_version=np.array(_core.__version__))
 
     @classmethod
-    def load(cls, path: PathLike, *, threads: int = 0) -> "Tangent":
+    def load(cls, path: PathLike, *, threads: int = _TANGENT.mean.threads) -> "Tangent":
         """A Tangent whose reference is read from a file written by :meth:`save`."""
         path = os.fspath(path)
         with np.load(path, allow_pickle=False) as f:
@@ -282,7 +301,7 @@ class Tangent:
             obj = cls.__new__(cls)
             obj._core = _core.TangentSpace.from_reference(
                 np.asarray(f["mean"], dtype=np.float64), np.asarray(f["whitening"], dtype=np.float64),
-                str(f["estimator"]), int(f["max_iter"]), float(f["tol"]), int(threads))
+                _tangent_options(str(f["estimator"]), int(f["max_iter"]), float(f["tol"]), threads))
             n_iter = int(f["n_iter"])
             obj.n_iter_ = None if n_iter < 0 else n_iter
             obj.converged_ = bool(f["converged"])
@@ -291,6 +310,12 @@ class Tangent:
     def __repr__(self) -> str:
         state = f"N={self.n_features_in_}" if self._core.fitted else "not fitted"
         return f"Tangent(estimator={self.estimator!r}, {state})"
+
+
+def _tangent_options(estimator: str, max_iter: int, tol: float, threads: int) -> "_core.TangentOptions":
+    options = _core.TangentOptions(estimator=estimator)
+    options.mean = _core.GeometricMeanOptions(max_iter=int(max_iter), tol=float(tol), threads=int(threads))
+    return options
 
 
 _SKLEARN_ESTIMATORS = {"EmpiricalCovariance": "empirical", "LedoitWolf": "ledoit_wolf", "OAS": "oas"}
@@ -320,7 +345,9 @@ class ConnectivityMeasure:
     """
 
     def __init__(self, cov_estimator=None, kind: str = "covariance", vectorize: bool = False,
-                 discard_diagonal: bool = False, standardize: bool = True, threads: int = 0):
+                 discard_diagonal: bool = False, standardize: bool = _ESTIMATE.standardize,
+                 threads: int = _ESTIMATE.threads):
+        # kind: nilearn's default ("covariance"), unlike rewire.connectivity's (EstimateOptions: correlation)
         self.cov_estimator = cov_estimator
         self.kind = kind
         self.vectorize = vectorize
@@ -359,9 +386,9 @@ class ConnectivityMeasure:
             if transform and not fit:
                 out = self._tangent.transform(group)
         else:
-            results = _core.estimate_group(group, self.kind, self.cov_estimator_, bool(self.standardize),
-                                           int(self.threads))
-            out = np.asarray([r["matrix"] for r in results])
+            options = _core.EstimateOptions(kind=self.kind, estimator=self.cov_estimator_,
+                                            standardize=bool(self.standardize), threads=int(self.threads))
+            out = np.asarray([r.matrix for r in _core.estimate_group(group, options)])
             if fit:
                 mean = out.mean(axis=0)
                 self.mean_ = 0.5 * (mean + mean.T)
@@ -402,6 +429,9 @@ __all__ = [
     "connectivity",
     "covariance",
     "covariance_to_correlation",
+    "edge_index",
+    "edge_nodes",
+    "edge_vector",
     "edge_zscores",
     "geometric_mean",
     "ledoit_wolf",

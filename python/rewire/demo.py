@@ -43,7 +43,8 @@ def run_demo(out_dir: str = "rewire-demo", quiet: bool = False) -> int:
     """Writes OUT_DIR/study (simulated fMRIPrep-style derivatives), OUT_DIR/cohort.h5 (the cohort store)
     and OUT_DIR/delta.tsv (post − pre change in Fisher z); prints a summary on stdout and returns the
     exit status (0). ``quiet`` silences progress on stderr."""
-    from .cli import Progress, write_delta
+    from .cli import Progress
+    from .cli.delta import write_delta
 
     out_dir = os.fspath(out_dir)
     study_dir = os.path.join(out_dir, "study")

@@ -63,19 +63,25 @@ def _as_atlas(atlas) -> Atlas:
     return Atlas.from_file(atlas)
 
 
+#: The defaults of extract (C++ ExtractOptions).
+_EXTRACT = _core.ExtractOptions()
+
+
 def extract(bold: PathLike, atlas, mask: Optional[PathLike] = None, *, return_coverage: bool = False,
-            threads: int = 0, progress: Optional[Callable[[int, int], None]] = None):
+            threads: int = _EXTRACT.threads, progress: Optional[Callable[[int, int], None]] = None):
     """Region signals of a 4D BOLD image, streamed one volume at a time.
 
     Returns a float64 array shaped (T, N) in the atlas' column order (raw means, no cleaning). With
     ``return_coverage=True`` returns ``(signals, coverage)`` where coverage[n] is the fraction of region
     n's voxels that carry finite data in every volume. A region without data is a NaN column.
+    ``threads``: reduction threads (0: ``REWIRE_NUM_THREADS``, ``OMP_NUM_THREADS``, else all cores but
+    the one that inflates); results do not depend on it.
     """
     result = _core.extract(os.fspath(bold), _as_atlas(atlas)._core, os.fspath(mask) if mask else "",
-                           int(threads), progress)
-    signals = np.asarray(result["signals"])
+                           _core.ExtractOptions(threads=int(threads)), progress)
+    signals = np.asarray(result.signals)
     if return_coverage:
-        return signals, np.asarray(result["coverage"])
+        return signals, np.asarray(result.coverage)
     return signals
 
 

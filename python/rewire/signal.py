@@ -13,15 +13,20 @@ from . import _core
 
 __all__ = ["butterworth", "clean"]
 
+#: The defaults of every cleaning keyword (C++ CleanOptions, which has nilearn's).
+_CLEAN = _core.CleanOptions()
 _STANDARDIZE = ("zscore_sample", "zscore", "psc")
 _FILTERS = ("butterworth", "cosine")
+_PADTYPES = ("odd", "even", "constant", None)
 _BUTTERWORTH_KWARGS = ("order", "padtype", "padlen", "copy")
 
 
-def clean(signals, *, runs=None, detrend: bool = True, standardize="zscore_sample", sample_mask=None,
-          confounds=None, standardize_confounds: bool = True, filter="butterworth",
-          low_pass: Optional[float] = None, high_pass: Optional[float] = None, t_r: Optional[float] = 2.5,
-          ensure_finite: bool = False, extrapolate: bool = False, threads: int = 0, **kwargs) -> np.ndarray:
+def clean(signals, *, runs=None, detrend: bool = _CLEAN.detrend, standardize=str(_CLEAN.standardize),
+          sample_mask=None, confounds=None, standardize_confounds: bool = _CLEAN.standardize_confounds,
+          filter=str(_CLEAN.filter), low_pass: Optional[float] = _CLEAN.low_pass,
+          high_pass: Optional[float] = _CLEAN.high_pass, t_r: Optional[float] = _CLEAN.t_r,
+          ensure_finite: bool = _CLEAN.ensure_finite, extrapolate: bool = _CLEAN.extrapolate,
+          threads: int = _CLEAN.threads, **kwargs) -> np.ndarray:
     """Detrend, censor, band-pass, regress confounds out of and standardize (T, N) signals.
 
     A drop-in for ``nilearn.signal.clean`` (nilearn 0.14.1): same parameter names, defaults and order
@@ -118,26 +123,29 @@ def clean(signals, *, runs=None, detrend: bool = True, standardize="zscore_sampl
     codes, labels = _run_codes(runs, n_time)
     keep = _keep_flags(sample_mask, codes, labels, n_time)
 
-    out, messages = _core.clean(
-        np.asfortranarray(signals, dtype=np.float64), confounds, None if keep is None else keep.tolist(),
-        None if codes is None else codes.tolist(), bool(detrend), standardize,
-        bool(standardize_confounds), filter_name, _float(low_pass), _float(high_pass), _float(t_r),
-        bool(ensure_finite), bool(extrapolate), order, padtype, padlen, int(threads))
+    options = _core.CleanOptions(
+        detrend=bool(detrend), standardize=standardize or "none", standardize_confounds=bool(standardize_confounds),
+        filter=filter_name or "none", low_pass=_float(low_pass), high_pass=_float(high_pass), t_r=_float(t_r),
+        ensure_finite=bool(ensure_finite), extrapolate=bool(extrapolate), butterworth_order=order,
+        padtype=padtype or "none", padlen=padlen, threads=int(threads))
+    out, messages = _core.clean(np.asfortranarray(signals, dtype=np.float64), options, confounds,
+                                None if keep is None else keep.tolist(), None if codes is None else codes.tolist())
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=2)
     return out[:, 0] if one_d else out
 
 
-def butterworth(signals, sampling_rate: float, low_pass: Optional[float] = None,
-                high_pass: Optional[float] = None, order: int = 5, padtype: Optional[str] = "odd",
-                padlen: Optional[int] = None, copy: bool = False) -> np.ndarray:
+def butterworth(signals, sampling_rate: float, low_pass: Optional[float] = _CLEAN.low_pass,
+                high_pass: Optional[float] = _CLEAN.high_pass, order: int = _CLEAN.butterworth_order,
+                padtype: Optional[str] = str(_CLEAN.padtype), padlen: Optional[int] = _CLEAN.padlen,
+                copy: bool = False) -> np.ndarray:
     """Zero-phase Butterworth filter of each column, as ``nilearn.signal.butterworth`` (which calls
     ``scipy.signal.butter(..., output="sos")`` and ``sosfiltfilt``). Always returns a new float64
     array (``copy`` is accepted for compatibility). Cut-offs outside (0, Nyquist) raise ValueError."""
     x = np.asarray(signals, dtype=np.float64)
     if low_pass is None and high_pass is None:
         return x.copy()
-    if padtype not in ("odd", "even", "constant", None):
+    if padtype not in _PADTYPES:
         raise ValueError(f"butterworth: padtype must be 'odd', 'even', 'constant' or None, got {padtype!r}")
     sos = _core.butterworth_sos(int(order), _float(high_pass), _float(low_pass), float(sampling_rate))
     column = x[:, np.newaxis] if x.ndim == 1 else x
@@ -203,13 +211,13 @@ def _butterworth_kwargs(kwargs):
             raise TypeError(f"clean: unexpected keyword argument {key!r} (only butterworth__order, "
                             "butterworth__padtype and butterworth__padlen are passed on)")
         options[name] = value
-    order = options.get("order", 5)
+    order = options.get("order", _CLEAN.butterworth_order)
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
         raise ValueError(f"clean: butterworth__order must be a positive integer, got {order!r}")
-    padtype = options.get("padtype", "odd")
-    if padtype not in ("odd", "even", "constant", None):
+    padtype = options.get("padtype", str(_CLEAN.padtype))
+    if padtype not in _PADTYPES:
         raise ValueError(f"clean: butterworth__padtype must be 'odd', 'even', 'constant' or None, got {padtype!r}")
-    padlen = options.get("padlen")
+    padlen = options.get("padlen", _CLEAN.padlen)
     if padlen is not None and (isinstance(padlen, bool) or not isinstance(padlen, numbers.Integral) or padlen < 0):
         raise ValueError(f"clean: butterworth__padlen must be a non-negative integer or None, got {padlen!r}")
     return int(order), padtype, None if padlen is None else int(padlen)

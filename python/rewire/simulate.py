@@ -36,6 +36,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _core
+from ._files import write_text
 from .images import Atlas
 
 GROUPS = ("therapy", "control")
@@ -590,14 +591,6 @@ def _framewise_displacement(motion: np.ndarray, radius: float = 50.0) -> np.ndar
 # --------------------------------------------------------------------------------------------------
 # Writing.
 
-def _replace_text(path: str, text: str) -> None:
-    """Writes `path` under a temporary name first, so an interrupted run leaves no finished-looking file."""
-    temporary = path + ".part"
-    with open(temporary, "w", encoding="utf-8", newline="\n") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
 def _tsv(columns: Dict[str, Sequence], formats: Optional[Dict[str, str]] = None) -> str:
     """Tab-separated text with a header; NaN and None become 'n/a'."""
     formats = formats or {}
@@ -668,7 +661,8 @@ def _write_run(anatomy: _Anatomy, network: _Network, rng: np.random.Generator, b
 
     shape4 = list(anatomy.shape) + [timepoints]
     confounds = _ConfoundAccumulator(tissue, timepoints) if confounds_path else None
-    writer = _core.NiftiWriter(bold_path, shape4, anatomy.affine, tr, dtype, 1.0, 0.0, gzip_level)
+    writer = _core.NiftiWriter(bold_path, shape4, anatomy.affine, tr,
+                               _core.NiftiWriteOptions(datatype=dtype, gzip_level=gzip_level))
     volume = np.zeros(int(np.prod(anatomy.shape)))
     for t in range(timepoints):
         fraction = table[t, column]
@@ -686,14 +680,14 @@ def _write_run(anatomy: _Anatomy, network: _Network, rng: np.random.Generator, b
     writer.close()
 
     if mask_path:
-        mask_writer = _core.NiftiWriter(mask_path, list(anatomy.shape), anatomy.affine, 0.0, "uint8", 1.0, 0.0,
-                                        gzip_level)
+        mask_writer = _core.NiftiWriter(mask_path, list(anatomy.shape), anatomy.affine, 0.0,
+                                        _core.NiftiWriteOptions(datatype="uint8", gzip_level=gzip_level))
         mask_writer.write(anatomy.mask.astype(np.float64))
         mask_writer.close()
     if confounds is not None:
         columns, metadata = confounds.finish(motion, tr)
-        _replace_text(confounds_path, _tsv(columns))
-        _replace_text(os.path.splitext(confounds_path)[0] + ".json", _json(metadata))
+        write_text(confounds_path, _tsv(columns))
+        write_text(os.path.splitext(confounds_path)[0] + ".json", _json(metadata))
     return regions
 
 
@@ -788,7 +782,7 @@ def simulate_study(out_dir, options: SimulationOptions,
                        timepoints=options.timepoints, tr=options.tr, edge=edge, dtype=options.dtype,
                        gzip_level=options.gzip_level, mask_path=paths["mask"], confounds_path=paths["confounds"],
                        progress=None)
-            _replace_text(paths["bold_json"], _json({"RepetitionTime": options.tr, "SkullStripped": False,
+            write_text(paths["bold_json"], _json({"RepetitionTime": options.tr, "SkullStripped": False,
                                                      "TaskName": TASK}))
             done += 1
             if progress is not None:
@@ -796,7 +790,7 @@ def simulate_study(out_dir, options: SimulationOptions,
 
     truth = _ground_truth(anatomy, network, subjects, options)
     _write_participants(out_dir, subjects)
-    _replace_text(os.path.join(out_dir, "dataset_description.json"), _json({
+    write_text(os.path.join(out_dir, "dataset_description.json"), _json({
         "Name": "rewire simulated resting-state study",
         "BIDSVersion": "1.9.0",
         "DatasetType": "derivative",
@@ -805,7 +799,7 @@ def simulate_study(out_dir, options: SimulationOptions,
                                         "amygdala - medial prefrontal connectivity change.",
                          "Options": truth["options"]}],
     }))
-    _replace_text(os.path.join(out_dir, "ground_truth.json"), _json(truth))
+    write_text(os.path.join(out_dir, "ground_truth.json"), _json(truth))
     return truth
 
 
@@ -819,7 +813,7 @@ def _write_participants(out_dir: str, subjects: List[_Subject]) -> None:
     for name in CLINICAL:
         columns[f"{name}_pre"] = [s.scores[name][0] for s in subjects]
         columns[f"{name}_post"] = [s.scores[name][1] for s in subjects]
-    _replace_text(os.path.join(out_dir, "participants.tsv"),
+    write_text(os.path.join(out_dir, "participants.tsv"),
                   _tsv(columns, {name: ".1f" for name in columns}))
     sidecar = {"group": {"Description": "therapy: received the intervention between sessions; control: did not"},
                "age": {"Description": "age at the pre session", "Units": "years"},
@@ -827,7 +821,7 @@ def _write_participants(out_dir: str, subjects: List[_Subject]) -> None:
     for name, spec in CLINICAL.items():
         for session in SESSIONS:
             sidecar[f"{name}_{session}"] = {"Description": f"{spec['description']}, {session} session"}
-    _replace_text(os.path.join(out_dir, "participants.json"), _json(sidecar))
+    write_text(os.path.join(out_dir, "participants.json"), _json(sidecar))
 
 
 def _ground_truth(anatomy: _Anatomy, network: _Network, subjects: List[_Subject],

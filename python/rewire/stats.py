@@ -32,6 +32,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from .connectivity import edge_nodes
 
 __all__ = [
     "Component",
@@ -51,6 +52,14 @@ __all__ = [
 ]
 
 Progress = Optional[Callable[[int, int], object]]
+
+# The defaults of every keyword below (the C++ options structs).
+_SHUFFLE = _core.ShuffleOptions()
+_PERMUTATION = _core.PermutationOptions()
+_NBS = _core.NbsOptions()
+_TFNBS = _core.TfnbsOptions()
+#: Every test's default tail (NbsOptions' and TfnbsOptions', and max-T's).
+_TAIL = str(_NBS.tail)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,12 +133,8 @@ def node_pair(edge: int, nodes: int) -> Tuple[int, int]:
     edges = nodes * (nodes - 1) // 2
     if not 0 <= edge < edges:
         raise ValueError(f"edge: expected 0 <= edge < {edges}, got {edge}")
-    i = 0
-    first = 0
-    while first + (nodes - 1 - i) <= edge:
-        first += nodes - 1 - i
-        i += 1
-    return i, i + 1 + (edge - first)
+    first, second = edge_nodes(nodes)
+    return int(first[edge]), int(second[edge])
 
 
 def _nodes(edges: int) -> int:
@@ -138,10 +143,6 @@ def _nodes(edges: int) -> int:
         raise ValueError(f"data: {edges} edges is not N(N-1)/2 for any node count N; network statistics need "
                          "rewire's edge vectors (strict upper triangle, row by row)")
     return n
-
-
-def _edge_pairs(nodes: int) -> Tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(nodes, 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,10 +348,9 @@ class Component:
 def _components(raw, measure: str) -> List[Component]:
     out = []
     for c in raw:
-        size = c["extent"] if measure == "extent" else c["intensity"]
-        out.append(Component(nodes=np.asarray(c["nodes"]), edges=np.asarray(c["edges"]), size=float(size),
-                             extent=int(c["extent"]), intensity=float(c["intensity"]), sign=int(c["sign"]),
-                             p=float(c["p"])))
+        size = c.extent if measure == "extent" else c.intensity
+        out.append(Component(nodes=np.asarray(c.nodes), edges=np.asarray(c.edges), size=float(size),
+                             extent=int(c.extent), intensity=float(c.intensity), sign=int(c.sign), p=float(c.p)))
     return out
 
 
@@ -373,7 +373,7 @@ class _PermutationResult(_TOrF):
         import pandas as pd
 
         nodes = _nodes(self.statistic.size)
-        first, second = _edge_pairs(nodes)
+        first, second = edge_nodes(nodes)
         frame = pd.DataFrame({"edge": rows, "i": first[rows], "j": second[rows]})
         if names is not None:
             if len(names) != nodes:
@@ -453,13 +453,12 @@ def glm(data, design=None, contrast=None, *, ftest: bool = False) -> GlmResult:
     y = _data(data)
     matrix, names = _design(design, y.shape[0])
     weights, is_f = _contrast(contrast, names, ftest)
-    r = _core.stats_glm(y, matrix, weights, is_f)
-    degenerate = np.asarray(r["degenerate"], dtype=np.int64)
+    r = _core.stats_glm(y, _core.stats_model(matrix, weights, "f" if is_f else "t"))
+    degenerate = np.asarray(r.degenerate, dtype=np.int64)
     _warn_degenerate(degenerate)
-    return GlmResult(kind="f" if is_f else "t", statistic=np.asarray(r["value"]), p=np.asarray(r["p"]),
-                     df=float(r["df2"]), df1=float(r["df1"]), beta=np.asarray(r["beta"]),
-                     effect=None if is_f else np.asarray(r["effect"]), se=None if is_f else np.asarray(r["se"]),
-                     sigma2=np.asarray(r["sigma2"]), degenerate=degenerate)
+    return GlmResult(kind=str(r.statistic), statistic=r.value, p=r.p, df=float(r.df2), df1=float(r.df1),
+                     beta=r.beta, effect=None if is_f else r.effect, se=None if is_f else r.se, sigma2=r.sigma2,
+                     degenerate=degenerate)
 
 
 def fdr(p, method: str = "bh") -> np.ndarray:
@@ -476,14 +475,16 @@ def _warn_degenerate(degenerate: np.ndarray) -> None:
                       RuntimeWarning, stacklevel=3)
 
 
-def shuffles(subjects: int, count: int = 5000, seed: int = 0, *, shuffle: str = "signflip",
-             blocks=None, whole_blocks: bool = False, exhaustive: bool = True, include_identity: bool = False):
+def shuffles(subjects: int, count: int = _SHUFFLE.count, seed: int = _SHUFFLE.seed, *,
+             shuffle: str = str(_SHUFFLE.kind), blocks=None, whole_blocks: bool = _SHUFFLE.whole_blocks,
+             exhaustive: bool = _SHUFFLE.exhaustive, include_identity: bool = _SHUFFLE.include_identity):
     """The shuffles a test with these options uses, as explicit arrays: ``(permutations, signflips)``
     shaped (K, subjects) of row indices and (subjects, K) of ±1. Shuffled row i is
     ``signflips[i, k] * data[permutations[k, i]]``."""
-    r = _core.stats_shuffles(int(subjects), shuffle, int(count), int(seed), _blocks(blocks, subjects),
-                             bool(whole_blocks), bool(exhaustive), bool(include_identity))
-    return np.asarray(r["permutations"]), np.asarray(r["signflips"])
+    options = _core.ShuffleOptions(kind=shuffle, count=int(count), seed=int(seed), blocks=_blocks(blocks, subjects),
+                                   whole_blocks=bool(whole_blocks), exhaustive=bool(exhaustive),
+                                   include_identity=bool(include_identity))
+    return _core.Shuffles.random(int(subjects), options).arrays()
 
 
 def _blocks(blocks, subjects: int) -> List[int]:
@@ -501,8 +502,8 @@ _COMPAT = (None, "bctpy", "mrtrix")
 
 
 def _run(method: str, data, design, contrast, *, ftest, tail, shuffles, seed, shuffle, blocks, whole_blocks,
-         exhaustive, signflips, permutations, compat, threads, progress, threshold=float("nan"),
-         threshold_kind="t", measure="extent", dh=0.1, e=0.4, h=3.0, enhance_z=False):
+         exhaustive, signflips, permutations, compat, threads, progress, threshold=_NBS.threshold,
+         threshold_kind="t", measure=str(_NBS.measure), dh=_TFNBS.dh, e=_TFNBS.e, h=_TFNBS.h, enhance_z=False):
     if compat not in _COMPAT:
         raise ValueError(f"compat: expected None, 'bctpy' or 'mrtrix', got {compat!r}")
     y = _data(data)
@@ -520,32 +521,54 @@ def _run(method: str, data, design, contrast, *, ftest, tail, shuffles, seed, sh
                          "threshold_kind='z' with compat='mrtrix'")
     if isinstance(shuffles, bool) or int(shuffles) != shuffles or shuffles < 1:
         raise ValueError(f"shuffles: expected a number of shuffles >= 1, got {shuffles!r}")
+    model = _core.stats_model(matrix, weights, "f" if is_f else "t")
     if shuffle == "auto":
-        model = _core.stats_model(matrix, weights, is_f)
-        shuffle = "permute" if model["nuisance_has_intercept"] else "signflip"
-    flips = None if signflips is None else np.asarray(signflips, dtype=np.float64)
-    perms = None if permutations is None else np.asarray(permutations, dtype=np.int64)
-    if perms is not None and perms.ndim == 1:
-        perms = perms[None, :]
-    if flips is not None and flips.ndim == 1:
-        flips = flips[:, None]
-    convention = compat or "rewire"
+        shuffle = "permute" if model.nuisance_has_intercept else "signflip"
+    drawn = _draw(y.shape[0], shuffles=shuffles, seed=seed, shuffle=shuffle, blocks=blocks,
+                  whole_blocks=whole_blocks, exhaustive=exhaustive, signflips=signflips, permutations=permutations,
+                  include_identity=compat == "mrtrix")
+    options = _core.PermutationOptions(convention=compat or str(_PERMUTATION.convention), threads=int(threads),
+                                       z_statistic=bool(enhance_z))
     report = None
     if progress is not None:
         def report(done: int, total: int, _progress=progress) -> bool:
             return _progress(done, total) is not False  # a callback returning None keeps going
-    r = _core.stats_test(
-        y, matrix, weights, is_f, method, tail, float(threshold), threshold_kind == "z", measure,
-        compat != "mrtrix", compat == "bctpy" and tail == "two-sided", float(dh), float(e), float(h), bool(enhance_z), shuffle,
-        int(shuffles), int(seed), _blocks(blocks, y.shape[0]), bool(whole_blocks), bool(exhaustive),
-        compat == "mrtrix", flips, perms, convention, int(threads), report)
-    degenerate = np.asarray(r["degenerate"], dtype=np.int64)
+    components, used_threshold = [], float("nan")
+    if method == "maxt":
+        r = _core.stats_maxt(y, model, drawn, tail, options, report)
+    elif method == "nbs":
+        nbs_options = _core.NbsOptions(threshold=float(threshold), scale="z" if threshold_kind == "z" else "statistic",
+                                       measure=measure, tail=tail, strict=compat != "mrtrix",
+                                       mixed_signs=compat == "bctpy" and tail == "two-sided")
+        result = _core.stats_nbs(y, model, drawn, nbs_options, options, report)
+        r, components, used_threshold = result.test, result.components, result.threshold
+    else:
+        tfnbs_options = _core.TfnbsOptions(dh=float(dh), e=float(e), h=float(h), tail=tail)
+        r = _core.stats_tfnbs(y, model, drawn, tfnbs_options, options, report)
+    degenerate = np.asarray(r.degenerate, dtype=np.int64)
     _warn_degenerate(degenerate)
-    common = dict(kind=r["kind"], statistic=np.asarray(r["statistic"]), enhanced=np.asarray(r["enhanced"]),
-                  null=np.asarray(r["null"]), p_fwe=np.asarray(r["p_fwe"]), shuffles=int(r["shuffles"]),
-                  exhaustive=bool(r["exhaustive"]), df=float(r["df2"]), df1=float(r["df1"]), degenerate=degenerate,
-                  compat=compat, seed=int(seed))
-    return r, common
+    common = dict(kind=str(r.statistic_kind), statistic=r.statistic, enhanced=r.enhanced, null=r.null, p_fwe=r.p_fwe,
+                  shuffles=int(r.shuffles), exhaustive=bool(r.exhaustive), df=float(r.df2), df1=float(r.df1),
+                  degenerate=degenerate, compat=compat, seed=int(seed))
+    return r, common, components, used_threshold
+
+
+def _draw(subjects: int, *, shuffles, seed, shuffle, blocks, whole_blocks, exhaustive, signflips, permutations,
+          include_identity) -> "_core.Shuffles":
+    """The shuffles of a test: the explicit ones given, else random ones from the options."""
+    if signflips is not None and permutations is not None:
+        raise ValueError("signflips and permutations: give one of them (for both at once use random shuffles "
+                         "with shuffle='both')")
+    if signflips is not None:
+        flips = np.asarray(signflips, dtype=np.float64)
+        return _core.Shuffles.from_sign_flips(flips[:, None] if flips.ndim == 1 else flips)
+    if permutations is not None:
+        perms = np.asarray(permutations, dtype=np.int64)
+        return _core.Shuffles.from_permutations(perms[None, :] if perms.ndim == 1 else perms)
+    options = _core.ShuffleOptions(kind=shuffle, count=int(shuffles), seed=int(seed), blocks=_blocks(blocks, subjects),
+                                   whole_blocks=bool(whole_blocks), exhaustive=bool(exhaustive),
+                                   include_identity=bool(include_identity))
+    return _core.Shuffles.random(subjects, options)
 
 
 _SHUFFLE_DOC = """
@@ -561,23 +584,25 @@ _SHUFFLE_DOC = """
     called as shuffles finish (returning False cancels); Ctrl-C stops the test (KeyboardInterrupt)."""
 
 
-def maxt(data, design=None, contrast=None, shuffles: int = 5000, seed: int = 0, *, ftest: bool = False,
-         tail: str = "two-sided", shuffle: str = "auto", blocks=None, whole_blocks: bool = False,
-         exhaustive: bool = True, signflips=None, permutations=None, compat: Optional[str] = None,
-         threads: int = 0, progress: Progress = None) -> MaxTResult:
+def maxt(data, design=None, contrast=None, shuffles: int = _SHUFFLE.count, seed: int = _SHUFFLE.seed, *,
+         ftest: bool = False, tail: str = _TAIL, shuffle: str = "auto", blocks=None,
+         whole_blocks: bool = _SHUFFLE.whole_blocks, exhaustive: bool = _SHUFFLE.exhaustive, signflips=None,
+         permutations=None, compat: Optional[str] = None, threads: int = _PERMUTATION.threads,
+         progress: Progress = None) -> MaxTResult:
     """Max-T permutation test: family-wise error corrected p per edge (``.p_fwe``)."""
-    r, common = _run("maxt", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed,
-                     shuffle=shuffle, blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive,
-                     signflips=signflips, permutations=permutations, compat=compat, threads=threads,
-                     progress=progress)
-    return MaxTResult(**common, p_uncorrected=np.asarray(r["p_uncorrected"]))
+    r, common, _, _ = _run("maxt", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed,
+                           shuffle=shuffle, blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive,
+                           signflips=signflips, permutations=permutations, compat=compat, threads=threads,
+                           progress=progress)
+    return MaxTResult(**common, p_uncorrected=r.p_uncorrected)
 
 
 def nbs(data, design=None, contrast=None, *, threshold: float, threshold_kind: str = "t",
-        measure: str = "extent", shuffles: int = 5000, seed: int = 0, ftest: bool = False,
-        tail: str = "two-sided", shuffle: str = "auto", blocks=None, whole_blocks: bool = False,
-        exhaustive: bool = True, signflips=None, permutations=None, compat: Optional[str] = None,
-        threads: int = 0, progress: Progress = None) -> NBSResult:
+        measure: str = str(_NBS.measure), shuffles: int = _SHUFFLE.count, seed: int = _SHUFFLE.seed,
+        ftest: bool = False, tail: str = _TAIL, shuffle: str = "auto", blocks=None,
+        whole_blocks: bool = _SHUFFLE.whole_blocks, exhaustive: bool = _SHUFFLE.exhaustive, signflips=None,
+        permutations=None, compat: Optional[str] = None, threads: int = _PERMUTATION.threads,
+        progress: Progress = None) -> NBSResult:
     """Network-based statistic (Zalesky, Fornito & Bullmore 2010).
 
     ``threshold`` is the primary threshold, required, in units of the test statistic
@@ -588,18 +613,19 @@ def nbs(data, design=None, contrast=None, *, threshold: float, threshold_kind: s
     above the threshold gives an empty component list, not an error."""
     if compat == "bctpy" and measure != "extent":
         raise ValueError("measure: bctpy's nbs_bct tests component extent only")
-    r, common = _run("nbs", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed,
-                     shuffle=shuffle, blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive,
-                     signflips=signflips, permutations=permutations, compat=compat, threads=threads,
-                     progress=progress, threshold=threshold, threshold_kind=threshold_kind, measure=measure)
-    return NBSResult(**common, components=_components(r["components"], measure), threshold=float(r["threshold"]),
-                     measure=measure)
+    _, common, components, used = _run(
+        "nbs", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed, shuffle=shuffle,
+        blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive, signflips=signflips,
+        permutations=permutations, compat=compat, threads=threads, progress=progress, threshold=threshold,
+        threshold_kind=threshold_kind, measure=measure)
+    return NBSResult(**common, components=_components(components, measure), threshold=float(used), measure=measure)
 
 
-def tfnbs(data, design=None, contrast=None, *, dh: float = 0.1, e: float = 0.4, h: float = 3.0,
-          scale: Optional[str] = None, alpha: float = 0.05, shuffles: int = 5000, seed: int = 0, ftest: bool = False, tail: str = "two-sided",
-          shuffle: str = "auto", blocks=None, whole_blocks: bool = False, exhaustive: bool = True,
-          signflips=None, permutations=None, compat: Optional[str] = None, threads: int = 0,
+def tfnbs(data, design=None, contrast=None, *, dh: float = _TFNBS.dh, e: float = _TFNBS.e, h: float = _TFNBS.h,
+          scale: Optional[str] = None, alpha: float = 0.05, shuffles: int = _SHUFFLE.count, seed: int = _SHUFFLE.seed,
+          ftest: bool = False, tail: str = _TAIL, shuffle: str = "auto", blocks=None,
+          whole_blocks: bool = _SHUFFLE.whole_blocks, exhaustive: bool = _SHUFFLE.exhaustive, signflips=None,
+          permutations=None, compat: Optional[str] = None, threads: int = _PERMUTATION.threads,
           progress: Progress = None) -> TFNBSResult:
     """Threshold-free NBS (Baggio et al. 2018) as MRtrix3's connectomestats defines it:
     score(e) = Σ_{h_k ≤ t_e} extent_k(e)^E · h_k^H over heights h_k = dh, 2dh, … (MRtrix3's defaults
@@ -609,10 +635,10 @@ def tfnbs(data, design=None, contrast=None, *, dh: float = 0.1, e: float = 0.4, 
     scale = ("z" if compat == "mrtrix" else "t") if scale is None else scale
     if scale not in ("t", "z"):
         raise ValueError(f"scale: expected 't' or 'z', got {scale!r}")
-    r, common = _run("tfnbs", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed,
-                     shuffle=shuffle, blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive,
-                     signflips=signflips, permutations=permutations, compat=compat, threads=threads,
-                     progress=progress, dh=dh, e=e, h=h, enhance_z=scale == "z")
+    _, common, _, _ = _run("tfnbs", data, design, contrast, ftest=ftest, tail=tail, shuffles=shuffles, seed=seed,
+                           shuffle=shuffle, blocks=blocks, whole_blocks=whole_blocks, exhaustive=exhaustive,
+                           signflips=signflips, permutations=permutations, compat=compat, threads=threads,
+                           progress=progress, dh=dh, e=e, h=h, enhance_z=scale == "z")
     result = TFNBSResult(**common, alpha=float(alpha))
     nodes = _nodes(result.statistic.size)
     mask = result.p_fwe <= alpha

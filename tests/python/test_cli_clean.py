@@ -55,10 +55,13 @@ def fmriprep_run(tmp_path_factory):
     return paths, atlas
 
 
-def test_extract_default_is_raw(tmp_path, small):
+def test_extract_cleans_by_default(tmp_path, small):
     bold, atlas = small
-    out = tmp_path / "raw.tsv"
+    out = tmp_path / "clean.tsv"
     assert cli.main(["extract", bold, "--atlas", atlas, "-o", str(out), "-q"]) == 0
+    _, values = read_tsv(out)
+    assert close(values, clean(rewire.extract(bold, atlas), t_r=1.5))  # rewire.clean's defaults, t_r from the header
+    assert cli.main(["extract", bold, "--atlas", atlas, "-o", str(out), "-q", "--no-clean"]) == 0
     _, values = read_tsv(out)
     assert close(values, rewire.extract(bold, atlas))
 

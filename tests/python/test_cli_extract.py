@@ -35,7 +35,7 @@ def inputs(tmp_path, bold_and_labels, rng):
 def test_extract_writes_tsv(tmp_path, inputs):
     bold, atlas, table, mask = inputs
     out = tmp_path / "signals.tsv"
-    result = run_cli("extract", bold, "--atlas", atlas, "--labels", table, "--mask", mask, "-o", out)
+    result = run_cli("extract", bold, "--atlas", atlas, "--labels", table, "--mask", mask, "-o", out, "--no-clean")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "wrote" in result.stderr and "16 volumes x 6 regions" in result.stderr
@@ -53,7 +53,8 @@ def test_extract_quiet_and_sidecar_table(tmp_path, bold_and_labels):
     atlas = save(tmp_path / "atlas-Test_dseg.nii.gz", labels, affine)
     (tmp_path / "atlas-Test_dseg.tsv").write_text("index\tname\n" + "".join(f"{v}\tregion {v}\n" for v in range(1, 6)))
     out = tmp_path / "quiet.tsv"
-    assert cli.main(["extract", bold, "--atlas", atlas, "-o", os.fspath(out), "-q", "--threads", "1"]) == 0
+    argv = ["extract", bold, "--atlas", atlas, "-o", os.fspath(out), "-q", "--threads", "1", "--no-clean"]
+    assert cli.main(argv) == 0
     header, values = read_tsv(out)
     assert header == [f"region {v}" for v in range(1, 6)]
     assert np.array_equal(values, printed(rewire.extract(bold, atlas)))
@@ -63,7 +64,7 @@ def test_extract_maps(tmp_path, bold_and_labels, rng, capsys):
     bold, _, _, labels, affine = bold_and_labels
     maps = save(tmp_path / "maps.nii.gz", rng.random(labels.shape + (3,)), affine)
     out = tmp_path / "maps.tsv"
-    assert cli.main(["extract", bold, "--atlas", maps, "--maps", "-o", os.fspath(out), "-q"]) == 0
+    assert cli.main(["extract", bold, "--atlas", maps, "--maps", "-o", os.fspath(out), "-q", "--no-clean"]) == 0
     assert capsys.readouterr().err == ""
     header, values = read_tsv(out)
     assert header == ["1", "2", "3"]

@@ -183,7 +183,8 @@ def test_writer_round_trip(tmp_path, rng, suffix, dtype, slope, inter):
     low, high = (0.0, 400.0) if dtype == "uint8" else (-300.0, 300.0)
     values = rng.uniform(low, high, shape)
     path = os.fspath(tmp_path / f"written{suffix}")
-    writer = _core.NiftiWriter(path, list(shape), affine, 1.25, dtype, slope, inter)
+    writer = _core.NiftiWriter(path, list(shape), affine, 1.25,
+                               _core.NiftiWriteOptions(datatype=dtype, scl_slope=slope, scl_inter=inter))
     for t in range(shape[3]):
         writer.write(values[..., t])
     assert not os.path.exists(path)  # appears only when complete
@@ -212,7 +213,7 @@ def test_writer_rounds_with_the_slope_stored_in_the_file(tmp_path):
     slope32 = float(np.float32(0.37))
     values = np.full((2, 2, 2), 100.5 * (0.37 + slope32) / 2)
     path = os.fspath(tmp_path / "tie.nii")
-    writer = _core.NiftiWriter(path, [2, 2, 2], np.eye(4), 0.0, "int16", 0.37, 0.0)
+    writer = _core.NiftiWriter(path, [2, 2, 2], np.eye(4), 0.0, _core.NiftiWriteOptions(datatype="int16", scl_slope=0.37))
     writer.write(values)
     writer.close()
     stored = np.asarray(nib.load(path).dataobj.get_unscaled())
@@ -244,6 +245,6 @@ def test_writer_refuses_unfinished_file(tmp_path):
 
 def test_writer_integer_overflow(tmp_path):
     path = os.fspath(tmp_path / "over.nii")
-    writer = _core.NiftiWriter(path, [2, 2, 2], np.eye(4), 0.0, "uint8")
+    writer = _core.NiftiWriter(path, [2, 2, 2], np.eye(4), 0.0, _core.NiftiWriteOptions(datatype="uint8"))
     with pytest.raises(ValueError, match=r"over\.nii.*does not fit"):
         writer.write(np.full((2, 2, 2), 300.0))

@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 
+#include "rewire/core/error.hpp"
 #include "rewire/io/atlas.hpp"
 #include "rewire/io/nifti.hpp"
 #include "rewire/core/types.hpp"
@@ -33,6 +34,14 @@ struct ExtractOptions {
     int ring = 4;
     /// Called after each reduced volume with (volumes done, total); may be empty.
     std::function<void(std::int64_t, std::int64_t)> progress;
+
+    /// Throws InvalidInput on a negative thread count or a ring of fewer than 2 volumes.
+    void validate() const {
+        if (threads < 0)
+            throw InvalidInput("extract: threads must be >= 0 (0: automatic), got " + std::to_string(threads));
+        if (ring < 2)
+            throw InvalidInput("extract: ring must hold at least 2 volumes, got " + std::to_string(ring));
+    }
 };
 
 /// Accumulates region signals from raw volumes, one at a time, in O(voxels + T × N) memory.

@@ -18,12 +18,21 @@ struct DeltaOptions {
     std::string pre = "pre";           ///< the earlier session
     std::string kind = "correlation";  ///< the stored measure
     bool fisher_z = true;              ///< arctanh of correlation kinds before subtracting
+
+    /// Throws InvalidInput when a name is empty or both sessions are the same.
+    void validate() const {
+        if (post.empty() || pre.empty() || kind.empty())
+            throw InvalidInput("delta: post, pre and kind must be non-empty names");
+        if (post == pre)
+            throw InvalidInput("delta: post and pre are the same session '" + pre + "'");
+    }
 };
 
 /// post − pre of `options.kind` for every subject of `store` with both sessions (committed runs that are
 /// not excluded), paired by subject (paired_delta). Throws InvalidInput naming the store when the
 /// measure or a session is not in it.
 inline Deltas delta(const CohortStore& store, const DeltaOptions& options = {}) {
+    options.validate();
     const auto list = [](const auto& names) {
         std::string text;
         for (const auto& name : names)

@@ -1,4 +1,4 @@
-"""``rewire stats``: group statistics from the command line (registered in cli.py).
+"""``rewire stats``: group statistics from the command line (flags in :mod:`rewire.cli.parser`).
 
 Reads a subjects × edges study (:func:`read_study`), a design (TSV or a formula over participants.tsv),
 runs one of ``--method nbs|tfnbs|maxt|fdr`` and writes the results (``.h5`` or ``.npz``) and a TSV of
@@ -6,7 +6,6 @@ the significant edges with region names.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -16,8 +15,13 @@ from typing import List, Optional
 
 import numpy as np
 
-from .. import __version__
+from .. import _core
 from .. import stats as rs
+from .._files import atomic_write
+from ..connectivity import edge_nodes
+from . import Progress
+
+_DELTA = _core.DeltaOptions()
 
 
 @dataclass
@@ -36,11 +40,11 @@ class Study:
 class StoreSelection:
     """Which edges of a cohort store to test: one ``session``, or the change ``post`` − ``pre``."""
 
-    kind: str = "correlation"
+    kind: str = _DELTA.kind
     session: Optional[str] = None
-    pre: str = "pre"
-    post: str = "post"
-    fisher_z: bool = True
+    pre: str = _DELTA.pre
+    post: str = _DELTA.post
+    fisher_z: bool = _DELTA.fisher_z
 
 
 def read_study(path: str, names: Optional[str] = None, selection: Optional[StoreSelection] = None) -> Study:
@@ -93,7 +97,6 @@ def _with_names(study: Study, names: Optional[str], path: str) -> Study:
 
 
 def _read_hdf5(path: str, selection: StoreSelection) -> Study:
-    from .. import _core
     from ..cohort import CORRELATION_KINDS, Cohort, delta
 
     try:
@@ -134,7 +137,7 @@ def _names_from_pairs(columns: List[str], path: str) -> List[str]:
     if n * (n - 1) // 2 != len(pairs):
         raise ValueError(f"{path}: {len(pairs)} edge columns is not N(N-1)/2")
     names = [pairs[0][0]] + [b for a, b in pairs[: n - 1]]
-    i, j = np.triu_indices(n, 1)
+    i, j = edge_nodes(n)
     for (a, b), p, q in zip(pairs, i, j):
         if a != names[p] or b != names[q]:
             raise ValueError(f"{path}: edge column {a}--{b} is out of rewire's edge order (expected "
@@ -213,52 +216,6 @@ def parse_contrast(text: str, columns: List[str]):
     return np.asarray(rows)
 
 
-def add_change_arguments(p) -> None:
-    """The options that select a change in a cohort store (`rewire delta`, `rewire stats`)."""
-    p.add_argument("--post", default="post", help="session after (default post)")
-    p.add_argument("--pre", default="pre", help="session before (default pre)")
-    p.add_argument("--kind", default="correlation", help="measure (default correlation)")
-    p.add_argument("--no-fisher-z", action="store_true", help="subtract correlations, not their Fisher z")
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("study", help="a cohort store (study.h5 from `rewire run`), or subjects x edges data: .h5 or .tsv "
-                                 "as written by `rewire delta`, or .npy")
-    store = p.add_argument_group("from a cohort store")
-    add_change_arguments(store)
-    store.add_argument("--session", default=None,
-                       help="test one session's edges; without it, each subject's change --post minus --pre")
-    p.add_argument("--design", default="one-sample",
-                   help="design TSV (numeric columns, optional participant_id), a formula such as '~ group + age' "
-                        "over --participants columns, or one-sample (default: one-sample / paired deltas)")
-    p.add_argument("--participants", default=None,
-                   help="participants.tsv for a formula design (default: the one a cohort store holds)")
-    p.add_argument("--contrast", default=None,
-                   help="weights per design column (0,1,0), rows for an F test (0,1,0;0,0,1), or a column name")
-    p.add_argument("--ftest", action="store_true", help="F test of the contrast rows")
-    p.add_argument("--method", default="nbs", choices=("nbs", "tfnbs", "maxt", "fdr"), help="default nbs")
-    p.add_argument("--threshold", type=float, default=None, help="NBS primary threshold (required for nbs)")
-    p.add_argument("--threshold-kind", default="t", choices=("t", "z"),
-                   help="units of --threshold: the test statistic (t, or F) or Z (default t)")
-    p.add_argument("--measure", default="extent", choices=("extent", "intensity"), help="NBS component measure")
-    p.add_argument("--tail", default="two-sided", choices=("two-sided", "greater", "less"))
-    p.add_argument("--shuffles", type=int, default=5000, help="number of shuffles (default 5000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default 0)")
-    p.add_argument("--shuffle", default="auto", choices=("auto", "signflip", "permute", "both"),
-                   help="auto: sign flips without a nuisance intercept (one-sample), else Freedman-Lane permutations")
-    p.add_argument("--blocks", default=None,
-                   help="exchangeability blocks: a participants/design column name or a file with one label per row")
-    p.add_argument("--whole-blocks", action="store_true", help="exchange blocks as wholes")
-    p.add_argument("--compat", default=None, choices=("bctpy", "mrtrix"), help="p-value and NBS conventions")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance for the edge table (default 0.05)")
-    p.add_argument("--names", default=None, help="node names: one per line, or a TSV with a 'name' column")
-    p.add_argument("--threads", type=int, default=0, help="threads (0: automatic)")
-    p.add_argument("-o", "--output", required=True,
-                   help="results: .h5 (HDF5, readable with h5py or MATLAB) or .npz (numpy)")
-    p.add_argument("--tsv", default=None, help="significant edges (default: OUTPUT with _edges.tsv)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-
-
 def _blocks(spec: Optional[str], participants: Optional[str], design_spec: str, subjects, rows: int,
             stored_participants=None):
     if spec is None:
@@ -281,16 +238,16 @@ def _blocks(spec: Optional[str], participants: Optional[str], design_spec: str, 
     raise ValueError(f"--blocks: {spec!r} is neither a file nor a column of the participants or design table")
 
 
-def run(args, progress_factory) -> int:
+def run(args) -> int:
     selection = StoreSelection(kind=args.kind, session=args.session, pre=args.pre, post=args.post,
-                               fisher_z=not args.no_fisher_z)
+                               fisher_z=args.fisher_z)
     study = read_study(args.study, args.names, selection)
     design = read_design(args.design, args.participants, study.subjects, study.data.shape[0], study.participants)
     columns = [str(c) for c in design.columns]
     contrast = parse_contrast(args.contrast, columns) if args.contrast else None
     blocks = _blocks(args.blocks, args.participants, args.design, study.subjects, study.data.shape[0],
                      study.participants)
-    progress = None if args.quiet or args.method == "fdr" else progress_factory(f"stats {args.method}")
+    progress = None if args.quiet or args.method == "fdr" else Progress(f"stats {args.method}")
     common = dict(shuffles=args.shuffles, seed=args.seed, ftest=args.ftest, tail=args.tail, shuffle=args.shuffle,
                   blocks=blocks, whole_blocks=args.whole_blocks, compat=args.compat, threads=args.threads,
                   progress=progress)
@@ -340,14 +297,14 @@ def run(args, progress_factory) -> int:
                             {"p": glm.p[rows], "tfnbs": result.enhanced[rows], "p_fwe": result.p_fwe[rows]})
         table = table.sort_values("p_fwe", kind="stable")
         summary = f"{rows.size} edge(s) with FWE p <= {args.alpha} ({result.shuffles} shuffles)"
-    parameters = {key: value for key, value in vars(args).items() if key != "run"}
-    parameters.update(version=__version__, date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    parameters = {key: value for key, value in vars(args).items() if key != "module"}
+    parameters.update(version=_core.__version__, date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                       command=" ".join(["rewire"] + sys.argv[1:]), design_columns=columns)
     output = args.output if args.output.endswith((".npz", ".h5", ".hdf5")) else args.output + ".npz"
     _write_results(output, arrays, study.names, json.dumps(parameters, default=str))
     tsv = args.tsv or os.path.splitext(output)[0] + "_edges.tsv"
-    table.to_csv(tsv + ".part", sep="\t", index=False, float_format="%.6g")
-    os.replace(tsv + ".part", tsv)
+    with atomic_write(tsv) as handle:
+        table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
     print(summary, file=sys.stderr)
     if not args.quiet:
         print(f"wrote {output} and {tsv}", file=sys.stderr)
@@ -361,11 +318,9 @@ def _write_results(output: str, arrays: dict, names: Optional[List[str]], parame
         extra = {"parameters": np.array(parameters)}
         if names is not None:
             extra["names"] = np.array(names)
-        temporary = output[:-4] + ".part.npz"
-        np.savez(temporary, **arrays, **extra)
-        os.replace(temporary, output)
+        with atomic_write(output, "wb") as handle:
+            np.savez(handle, **arrays, **extra)
         return
-    from .. import _core
 
     vectors, integers, numbers = {}, {}, {}
     for key, value in arrays.items():
@@ -376,8 +331,11 @@ def _write_results(output: str, arrays: dict, names: Optional[List[str]], parame
             integers[key] = value.astype(np.int64).tolist()
         else:
             vectors[key] = value.astype(np.float64)
-    strings = {"names": list(names)} if names is not None else {}
-    _core.write_result_file(output, vectors, integers, strings, numbers, {"parameters": parameters})
+    contents = _core.ResultFile()
+    contents.vectors, contents.integers, contents.numbers = vectors, integers, numbers
+    contents.strings = {"names": list(names)} if names is not None else {}
+    contents.texts = {"parameters": parameters}
+    _core.write_result_file(output, contents)
 
 
 def _edge_table(study: Study, kind: str, statistic: np.ndarray, rows: np.ndarray, extra: dict):
@@ -386,7 +344,7 @@ def _edge_table(study: Study, kind: str, statistic: np.ndarray, rows: np.ndarray
     n = int(round((1 + np.sqrt(1 + 8 * study.data.shape[1])) / 2))
     frame = pd.DataFrame({"edge": rows})
     if n * (n - 1) // 2 == study.data.shape[1]:
-        i, j = np.triu_indices(n, 1)
+        i, j = edge_nodes(n)
         frame["i"] = i[rows]
         frame["j"] = j[rows]
     if study.names is not None:

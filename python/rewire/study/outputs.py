@@ -34,10 +34,11 @@ import json
 import math
 import os
 import re
-import tempfile
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
+
+from .._files import write_table, write_text
 
 #: rewire kind → (BEP017 ``meas`` label, description)
 MEASURES: Dict[str, tuple] = {
@@ -98,30 +99,12 @@ def output_paths(out_dir: str, entities: Mapping[str, str], atlas: str, kinds: I
     return paths
 
 
-def _replace(path: str, write) -> None:
-    """Calls write(handle) on a hidden temporary file beside ``path``, then renames it to ``path``."""
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{name}.", suffix=".part", delete=False,
-                                         encoding="utf-8", newline="\n")
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    except BaseException:
-        os.unlink(handle.name)
-        raise
-
-
 def _write_table(path: str, values: np.ndarray, names: Sequence[str]) -> None:
-    def write(out):
-        out.write("\t".join(names) + "\n")
-        np.savetxt(out, np.asarray(values, dtype=np.float64), delimiter="\t", fmt="%.10g")
-    _replace(path, write)
+    write_table(path, values, names)
 
 
 def _write_json(path: str, data: dict) -> None:
-    _replace(path, lambda out: out.write(json.dumps(data, indent=2) + "\n"))
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def _number(value: float) -> Optional[float]:

@@ -7,86 +7,23 @@ memory does not depend on the number of subjects.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import sys
 import time
 import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import _core
 from ..images import Atlas, extract, read_header
 from .bids import BoldRun, discover
+from .options import DEFAULT_WORKERS, KINDS, StudyOptions
 
-#: Connectivity kinds a study can store (nilearn's spelling).
-KINDS = ("covariance", "correlation", "partial correlation", "precision", "tangent")
-
-
-@dataclass
-class StudyOptions:
-    """Everything that shapes a study's results. Defaults live here only; the CLI and
-    :func:`run_study` read them from this class."""
-
-    #: label atlas image (3D integers); its label table is found beside it unless ``labels`` is given
-    atlas: str = ""
-    #: label table (mricron ``.txt`` or BIDS ``dseg.tsv``)
-    labels: Optional[str] = None
-    #: confound strategy: a preset or XCP-D name (``"simple"``, ``"36P"``, ...), a tuple of
-    #: load_confounds components, or None for no confound regression
-    strategy: Optional[Union[str, Tuple[str, ...]]] = None
-    #: extra keyword arguments of :func:`rewire.load_confounds` (``fd_threshold``, ``motion``, ...)
-    strategy_options: Dict[str, object] = field(default_factory=dict)
-    #: connectivity kinds to store
-    kinds: Tuple[str, ...] = ("correlation",)
-    #: covariance estimator: ``empirical``, ``ledoit_wolf`` or ``oas``
-    estimator: str = "empirical"
-    #: cleaning, as :func:`rewire.clean` (nilearn.signal.clean) names them
-    detrend: bool = True
-    standardize: Union[str, bool] = "zscore_sample"
-    low_pass: Optional[float] = None
-    high_pass: Optional[float] = None
-    filter: str = "butterworth"
-    #: restrict regions to the run's fMRIPrep brain mask when one is found
-    use_mask: bool = True
-    #: the session whose runs define the tangent-space reference (kept fixed for every session)
-    tangent_reference: str = "pre"
-    #: BIDS filters
-    task: Optional[str] = "rest"
-    space: Optional[str] = None
-    res: Optional[str] = None
-    #: quality-control exclusions (None: off)
-    max_mean_fd: Optional[float] = None
-    min_frames: Optional[int] = None
-
-    def validate(self) -> None:
-        if not self.atlas:
-            raise ValueError("atlas: a label atlas image is required")
-        if not os.path.exists(self.atlas):
-            raise FileNotFoundError(f"{self.atlas}: atlas file does not exist")
-        unknown = [k for k in self.kinds if k not in KINDS]
-        if unknown or not self.kinds:
-            raise ValueError(f"kinds: unknown {unknown}; choose from {', '.join(KINDS)}")
-        if self.estimator not in ("empirical", "ledoit_wolf", "oas"):
-            raise ValueError(f"estimator '{self.estimator}': choose empirical, ledoit_wolf or oas")
-        if self.max_mean_fd is not None and self.max_mean_fd <= 0:
-            raise ValueError("max_mean_fd must be positive (mm)")
-        if self.min_frames is not None and self.min_frames < 2:
-            raise ValueError("min_frames must be at least 2")
-
-    def result_options(self) -> str:
-        """JSON of the options that shape stored results (not paths or filters): a store made with other
-        result options is refused."""
-        shaping = {key: value for key, value in dataclasses.asdict(self).items()
-                   if key not in ("atlas", "labels", "task", "space", "res", "max_mean_fd", "min_frames")}
-        shaping["strategy"] = list(self.strategy) if isinstance(self.strategy, tuple) else self.strategy
-        shaping["kinds"] = list(self.kinds)
-        return json.dumps(shaping, sort_keys=True)
+__all__ = ["KINDS", "StudyOptions", "StudySummary", "process_run", "run_study"]
 
 
 def file_checksum(path: str) -> str:
@@ -138,8 +75,8 @@ def _qc(confounds_path: Optional[str]) -> Tuple[float, float, int]:
     if not confounds_path:
         return float("nan"), float("nan"), 0
     table = _core.read_confounds_table(confounds_path)
-    names = list(table["names"])
-    values = np.asarray(table["values"])
+    names = list(table.names)
+    values = np.asarray(table.values)
 
     def mean(column):
         if column not in names:
@@ -153,15 +90,17 @@ def _qc(confounds_path: Optional[str]) -> Tuple[float, float, int]:
 
 
 def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json: str,
-                threads: int = 0) -> "_core.RunRecord":
-    """Extract, clean and estimate one run. Raises :class:`Excluded` for QC exclusions."""
-    from ..connectivity import correlation
+                threads: int) -> "_core.RunRecord":
+    """Extract, clean and estimate one run with ``threads`` threads for each step (the worker's share of
+    the study's budget). Raises :class:`Excluded` for QC exclusions."""
+    from ..connectivity import connectivity
 
     if options.strategy is not None and not run.confounds:
         raise FileNotFoundError(f"{run.bold}: no fMRIPrep confounds file beside it "
                                 f"(*_desc-confounds_timeseries.tsv), but strategy {options.strategy!r} needs one")
     mask = run.mask if options.use_mask else None
-    signals, coverage = extract(run.bold, atlas, mask, return_coverage=True, threads=threads)
+    # The extraction inflates on a thread of its own besides its reducers: both come out of the share.
+    signals, coverage = extract(run.bold, atlas, mask, return_coverage=True, threads=max(1, threads - 1))
     tr = read_header(run.bold)["tr"]
     empty = [atlas.names[i] for i in np.flatnonzero(coverage == 0)]
     if empty:
@@ -169,17 +108,12 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
                          f"({', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''})")
     mean_fd, mean_dvars, nonsteady = _qc(run.confounds)
     frames_total = signals.shape[0]
-    confounds = None
-    sample_mask = None
-    if options.strategy is not None:
-        from ..confounds import load_confounds
-
-        confounds, sample_mask = load_confounds(run.bold, strategy=options.strategy, **options.strategy_options)
+    confounds, sample_mask = run_confounds(run.bold, options)
     kept = frames_total if sample_mask is None else len(sample_mask)
     reason = qc_exclusion(options, mean_fd, kept)
     if reason is not None:
         raise Excluded(reason)
-    cleaned = _clean(signals, confounds, sample_mask, tr, options)
+    cleaned = clean_run(signals, confounds, sample_mask, tr, options, threads)
     record = _core.RunRecord()
     record.subject = run.subject
     record.session = run.session
@@ -202,23 +136,30 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
     for kind in options.kinds:
         if kind == "tangent":
             continue  # needs the whole group: computed when every run is in (see _finish_tangent)
-        if kind == "correlation" and options.estimator == "empirical":
-            measures[kind] = correlation(cleaned)
-        else:
-            from ..connectivity import connectivity
-
-            measures[kind] = connectivity(cleaned, kind=kind, estimator=options.estimator)
+        measures[kind] = connectivity(cleaned, kind=kind, estimator=options.estimator, threads=threads)
     record.measures = measures
     return record
 
 
-def _clean(signals, confounds, sample_mask, tr, options: StudyOptions) -> np.ndarray:
+def run_confounds(bold: str, options: StudyOptions):
+    """``(confounds, sample_mask)`` of one run by the options' strategy, as :func:`rewire.load_confounds`
+    returns them; ``(None, None)`` without a strategy."""
+    if options.strategy is None:
+        return None, None
+    from ..confounds import load_confounds
+
+    return load_confounds(bold, strategy=options.strategy, **options.strategy_options)
+
+
+def clean_run(signals, confounds, sample_mask, tr: float, options: StudyOptions, threads: int) -> np.ndarray:
+    """One run's region signals cleaned by the options (``rewire run`` and ``rewire extract`` both clean
+    this way): Butterworth filtering only when a cut-off is given."""
     from ..signal import clean
 
     matrix = None if confounds is None else np.asarray(confounds, dtype=float)
     return clean(signals, detrend=options.detrend, standardize=options.standardize, confounds=matrix,
                  sample_mask=sample_mask, filter=options.filter if (options.low_pass or options.high_pass) else False,
-                 low_pass=options.low_pass, high_pass=options.high_pass, t_r=tr)
+                 low_pass=options.low_pass, high_pass=options.high_pass, t_r=tr, threads=threads)
 
 
 @dataclass
@@ -276,14 +217,15 @@ def _centroids(atlas: Atlas, path: str) -> np.ndarray:
     return coordinates
 
 
-def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, subjects: Optional[Sequence[str]] = None,
-              participants: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None,
-              log: Optional[Callable[[str], None]] = None, command_line: str = "",
-              bids_outputs: Optional[str] = None, **options) -> StudySummary:
+def run_study(derivatives: str, output: str, atlas: str, *, workers: int = DEFAULT_WORKERS,
+              subjects: Optional[Sequence[str]] = None, participants: Optional[str] = None,
+              progress: Optional[Callable[[int, int], None]] = None, log: Optional[Callable[[str], None]] = None,
+              command_line: str = "", bids_outputs: Optional[str] = None, **options) -> StudySummary:
     """Process every matching BOLD run under ``derivatives`` into the cohort store ``output``.
 
     ``options`` are :class:`StudyOptions` fields (``strategy="36P"``, ``kinds=("correlation", "tangent")``,
-    ``low_pass=0.08``, ``task="rest"``, ``space="MNI152NLin2009cAsym"``, ``max_mean_fd=0.5``, ...). Runs whose
+    ``low_pass=0.08``, ``task="rest"``, ``space="MNI152NLin2009cAsym"``, ``max_mean_fd=0.5``, ``threads=8``,
+    ...). ``workers`` runs are processed at once, each with its share of the ``threads`` budget. Runs whose
     inputs and options are unchanged since a previous call are skipped; a run that fails is reported and
     does not stop the others. ``participants`` defaults to ``derivatives/participants.tsv`` (or the raw
     dataset's, one folder up) and is stored with the results. ``bids_outputs``: a folder that also receives
@@ -353,8 +295,8 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = 1, su
             else:
                 todo.append(run)
         log(f"{len(found.runs)} run(s) found, {len(summary.skipped)} unchanged, {len(todo)} to process "
-            f"with {workers} worker(s)")
-        threads = 0 if workers == 1 else 1
+            f"with {workers} worker(s) of {study.worker_threads(workers)} thread(s)")
+        threads = study.worker_threads(workers)
         total = len(todo)
         done = 0
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -490,7 +432,7 @@ def _finish_tangent(store, study: StudyOptions, log: Callable[[str], None]) -> D
     if store.text("tangent_reference") == key and all(run in have for run in runs):
         log(f"tangent reference unchanged ({len(reference)} run(s) of session '{study.tangent_reference}')")
         return {}
-    tangent = Tangent(estimator=study.estimator)
+    tangent = Tangent(estimator=study.estimator, threads=study.threads)
     try:
         tangent.fit([store.read_run(s, ses).timeseries for s, ses in reference])
     except (ValueError, FloatingPointError) as error:
