@@ -216,8 +216,6 @@ PYBIND11_MODULE(_core, m) {
         return d;
     }, "bold"_a, "atlas"_a, "mask"_a = "", "threads"_a = 0, "progress"_a = nullptr);
 
-    m.def("correlation", [](const Eigen::Ref<const Eigen::MatrixXd>& ts) { return rewire::correlation(ts); },
-          "signals"_a, py::call_guard<py::gil_scoped_release>());
     m.def("fisher_z", [](const Eigen::Ref<const Eigen::MatrixXd>& r) { return rewire::fisher_z(r); }, "r"_a,
           py::call_guard<py::gil_scoped_release>());
     m.def("edge_vector", [](const Eigen::Ref<const Eigen::MatrixXd>& matrix) { return rewire::edge_vector(matrix); },
