@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "bindings.hpp"
 #include "rewire/io/confounds.hpp"
 
@@ -105,6 +107,17 @@ void bind_confounds(py::module_& m) {
     m.def("find_confounds_file", &find_confounds_file, "image"_a, "full_aroma"_a = false,
           py::call_guard<py::gil_scoped_release>(),
           "The confounds TSV beside an fMRIPrep image, by nilearn's rules.");
+    m.def(
+        "confounds_file_beside",
+        [](const std::string& image) -> std::optional<std::string> {
+            std::string found = confounds_file_beside(image);
+            if (found.empty())
+                return std::nullopt;
+            return found;
+        },
+        "image"_a, py::call_guard<py::gil_scoped_release>(),
+        "find_confounds_file's search without nilearn's image-name check: the path, or None when none "
+        "exists.");
 
     py::class_<ConfoundsTable> table(m, "ConfoundsTable", "A confounds TSV as fMRIPrep writes it.");
     table.def_readonly("path", &ConfoundsTable::path)

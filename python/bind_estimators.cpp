@@ -225,6 +225,12 @@ void bind_estimators(py::module_& m) {
         "subjects"_a, "options"_a = EstimateOptions{}, "estimate() of each subject, one subject per thread.");
 
     m.def(
+        "correlation",
+        [](const py::array& signals) {
+            return with_signals(signals, [](const auto& view) { return correlation(view); });
+        },
+        "signals"_a, "Pearson correlation of (T, N) float64 signals, read in place: (N, N).");
+    m.def(
         "covariance_to_correlation",
         [](const Eigen::Ref<const Eigen::MatrixXd>& c) { return covariance_to_correlation(c); },
         "covariance"_a, py::call_guard<py::gil_scoped_release>());

@@ -254,9 +254,6 @@ PYBIND11_MODULE(_core, m) {
         "else all cores but `reserved` (at least 1).");
 
     m.def(
-        "correlation", [](const Eigen::Ref<const Eigen::MatrixXd>& ts) { return rewire::correlation(ts); },
-        "signals"_a, py::call_guard<py::gil_scoped_release>());
-    m.def(
         "fisher_z", [](const Eigen::Ref<const Eigen::MatrixXd>& r) { return rewire::fisher_z(r); }, "r"_a,
         py::call_guard<py::gil_scoped_release>());
     m.def(

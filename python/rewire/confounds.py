@@ -166,7 +166,8 @@ def framewise_displacement(motion, radius: float = 50.0) -> np.ndarray:
 
 
 def find_confounds_file(img_file, full_aroma: bool = False) -> str:
-    """The confounds TSV beside an fMRIPrep image, found by nilearn's rules."""
+    """The confounds TSV beside an fMRIPrep image, found by nilearn's rules (in C++; BIDS discovery,
+    ``rewire.study.bids``, finds a run's confounds with the same search)."""
     return _core.find_confounds_file(os.fspath(img_file), bool(full_aroma))
 
 

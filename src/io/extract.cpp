@@ -11,10 +11,6 @@
 #include <thread>
 #include <type_traits>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "rewire/core/error.hpp"
 #include "rewire/core/parallel.hpp"
 
@@ -30,78 +26,116 @@ ParcelReducer::ParcelReducer(const Parcellation& parcellation, NiftiDataType dat
       sums_(parcellation.regions(), volumes),
       ever_bad_(parcellation.voxels.size(), 0) {}
 
+namespace {
+
+// Regions per task: a few, handed out in order as threads come free, because region sizes differ by
+// orders of magnitude. Each region is summed whole by one thread, in ascending voxel order.
+constexpr std::int64_t kRegionsPerTask = 4;
+
+/// Runs reduce(r) for every region r, tasks of kRegionsPerTask regions over `threads` threads.
+template <typename Reduce>
+void for_each_region(std::int64_t regions, int threads, const Reduce& reduce) {
+    const std::int64_t tasks = (regions + kRegionsPerTask - 1) / kRegionsPerTask;
+    parallel_for(tasks, Parallelism{threads, 1}, [&](std::int64_t task) {
+        const std::int64_t end = std::min(regions, (task + 1) * kRegionsPerTask);
+        for (std::int64_t r = task * kRegionsPerTask; r < end; ++r)
+            reduce(r);
+    });
+}
+
+// The reductions of one region's voxel entries [begin, end) take everything by value: copies the
+// compiler keeps in registers, where a byte store (ever_bad) would otherwise force it to reload
+// captured variables on every voxel.
+
+/// Mean of unscaled 8- or 16-bit voxels. Every partial sum is an integer far below 2^53, so the double
+/// sum in ascending voxel order is exact and equals this int64 sum bit for bit. The integer adds do not
+/// wait on each other's rounding (a floating-point add chain costs its latency per voxel), which makes
+/// it about 2-3× cheaper.
+template <typename T>
+double integer_mean(const T* data, const std::int64_t* voxels, std::int64_t begin, std::int64_t end) {
+    std::int64_t sum = 0;
+    for (auto e = begin; e < end; ++e)
+        sum += data[voxels[e]];
+    return end > begin ? static_cast<double>(sum) / static_cast<double>(end - begin)
+                       : std::numeric_limits<double>::quiet_NaN();
+}
+
+/// Mean of the finite voxels (scaled as nibabel scales: value · slope + inter) or, with `weights`, the
+/// weighted sum (NaN when a voxel is not finite: the least-squares fit of a map is then undefined).
+/// Non-finite voxel entries are flagged in `bad`.
+template <typename T>
+double region_value(const T* data, const std::int64_t* voxels, const double* weights, std::uint8_t* bad,
+                    std::int64_t begin, std::int64_t end, bool scaled, double slope, double inter) {
+    double sum = 0.0;
+    std::int64_t finite = 0;
+    for (auto e = begin; e < end; ++e) {
+        double value = static_cast<double>(data[voxels[e]]);
+        if (scaled)
+            value = value * slope + inter;  // nibabel's order: multiply, then add
+        if constexpr (std::is_floating_point_v<T>) {
+            if (!std::isfinite(value)) {
+                bad[e] = 1;  // voxel entry e belongs to this region alone
+                continue;
+            }
+        }
+        sum += weights != nullptr ? weights[e] * value : value;
+        ++finite;
+    }
+    if (weights != nullptr)
+        return finite == end - begin ? sum : std::numeric_limits<double>::quiet_NaN();
+    return finite > 0 ? sum / static_cast<double>(finite) : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
 template <typename T>
 void ParcelReducer::add_typed(const T* data) {
     const Parcellation& p = parcellation_;
-    const std::int64_t regions = p.regions();
     const bool scaled = !(slope_ == 1.0 && inter_ == 0.0);
-    const bool weighted = !p.weights.empty();
+    const double* weights = p.weights.empty() ? nullptr : p.weights.data();
+    const std::int64_t* voxels = p.voxels.data();
+    const std::int64_t* offsets = p.offsets.data();
     double* out = sums_.col(added_).data();  // sums_ is N × T: one contiguous column per volume
     if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
-        if (!scaled && !weighted) {
-            // Unscaled 8- and 16-bit voxels: every partial sum is an integer far below 2^53, so the
-            // double sum in ascending voxel order is exact and equals this int64 sum bit for bit. The
-            // integer adds do not wait on each other's rounding (a floating-point add chain costs its
-            // latency per voxel), which makes the reducer about 2-3× cheaper.
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_) if (threads_ > 1 && regions > 1)
-            for (std::int64_t r = 0; r < regions; ++r) {
-                const auto begin = p.offsets[static_cast<std::size_t>(r)];
-                const auto end = p.offsets[static_cast<std::size_t>(r) + 1];
-                const std::int64_t* voxel = p.voxels.data();
-                std::int64_t sum = 0;
-                for (auto e = begin; e < end; ++e) {
-                    sum += data[voxel[e]];
-                }
-                out[r] = end > begin ? static_cast<double>(sum) / static_cast<double>(end - begin)
-                                     : std::numeric_limits<double>::quiet_NaN();
-            }
+        if (!scaled && weights == nullptr) {
+            for_each_region(p.regions(), threads_, [&](std::int64_t r) {
+                out[r] = integer_mean(data, voxels, offsets[r], offsets[r + 1]);
+            });
             ++added_;
             return;
         }
     }
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_) if (threads_ > 1 && regions > 1)
-    for (std::int64_t r = 0; r < regions; ++r) {
-        double sum = 0.0;
-        std::int64_t finite = 0;
-        const auto begin = p.offsets[static_cast<std::size_t>(r)];
-        const auto end = p.offsets[static_cast<std::size_t>(r) + 1];
-        for (auto e = begin; e < end; ++e) {
-            double value = static_cast<double>(data[p.voxels[static_cast<std::size_t>(e)]]);
-            if (scaled) {
-                value = value * slope_ + inter_;  // nibabel's order: multiply, then add
-            }
-            if constexpr (std::is_floating_point_v<T>) {
-                if (!std::isfinite(value)) {
-                    ever_bad_[static_cast<std::size_t>(e)] = 1;
-                    continue;
-                }
-            }
-            sum += weighted ? p.weights[static_cast<std::size_t>(e)] * value : value;
-            ++finite;
-        }
-        if (weighted) {
-            // A non-finite voxel inside a map makes the least-squares fit undefined for that volume.
-            out[r] = finite == end - begin ? sum : std::numeric_limits<double>::quiet_NaN();
-        } else {
-            out[r] = finite > 0 ? sum / static_cast<double>(finite) : std::numeric_limits<double>::quiet_NaN();
-        }
-    }
+    std::uint8_t* bad = ever_bad_.data();
+    const double slope = slope_;
+    const double inter = inter_;
+    for_each_region(p.regions(), threads_, [&](std::int64_t r) {
+        out[r] = region_value(data, voxels, weights, bad, offsets[r], offsets[r + 1], scaled, slope, inter);
+    });
     ++added_;
 }
 
 void ParcelReducer::add(const void* raw_volume) {
     if (added_ >= sums_.cols()) {
-        throw InvalidInput("ParcelReducer: more volumes added than the " + std::to_string(sums_.cols()) + " declared");
+        throw InvalidInput("ParcelReducer: more volumes added than the " + std::to_string(sums_.cols()) +
+                           " declared");
     }
     switch (datatype_) {
-        case NiftiDataType::uint8: return add_typed(static_cast<const std::uint8_t*>(raw_volume));
-        case NiftiDataType::int8: return add_typed(static_cast<const std::int8_t*>(raw_volume));
-        case NiftiDataType::int16: return add_typed(static_cast<const std::int16_t*>(raw_volume));
-        case NiftiDataType::uint16: return add_typed(static_cast<const std::uint16_t*>(raw_volume));
-        case NiftiDataType::int32: return add_typed(static_cast<const std::int32_t*>(raw_volume));
-        case NiftiDataType::uint32: return add_typed(static_cast<const std::uint32_t*>(raw_volume));
-        case NiftiDataType::float32: return add_typed(static_cast<const float*>(raw_volume));
-        case NiftiDataType::float64: return add_typed(static_cast<const double*>(raw_volume));
+        case NiftiDataType::uint8:
+            return add_typed(static_cast<const std::uint8_t*>(raw_volume));
+        case NiftiDataType::int8:
+            return add_typed(static_cast<const std::int8_t*>(raw_volume));
+        case NiftiDataType::int16:
+            return add_typed(static_cast<const std::int16_t*>(raw_volume));
+        case NiftiDataType::uint16:
+            return add_typed(static_cast<const std::uint16_t*>(raw_volume));
+        case NiftiDataType::int32:
+            return add_typed(static_cast<const std::int32_t*>(raw_volume));
+        case NiftiDataType::uint32:
+            return add_typed(static_cast<const std::uint32_t*>(raw_volume));
+        case NiftiDataType::float32:
+            return add_typed(static_cast<const float*>(raw_volume));
+        case NiftiDataType::float64:
+            return add_typed(static_cast<const double*>(raw_volume));
     }
 }
 
@@ -118,7 +152,8 @@ Extraction ParcelReducer::finish() const {
     result.coverage.resize(p.regions());
     for (std::int64_t r = 0; r < p.regions(); ++r) {
         std::int64_t good = 0;
-        for (auto e = p.offsets[static_cast<std::size_t>(r)]; e < p.offsets[static_cast<std::size_t>(r) + 1]; ++e) {
+        for (auto e = p.offsets[static_cast<std::size_t>(r)]; e < p.offsets[static_cast<std::size_t>(r) + 1];
+             ++e) {
             good += ever_bad_[static_cast<std::size_t>(e)] ? 0 : 1;
         }
         const auto total = p.atlas_voxels[static_cast<std::size_t>(r)];
@@ -142,7 +177,10 @@ public:
         return cancelled_ ? nullptr : buffers_[(head_ + count_) % buffers_.size()].data();
     }
     void end_write() {
-        { std::lock_guard<std::mutex> lock(mutex_); ++count_; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++count_;
+        }
         changed_.notify_all();
     }
     /// Returns nullptr when the producer has finished and the ring is empty.
@@ -152,15 +190,26 @@ public:
         return count_ > 0 ? buffers_[head_].data() : nullptr;
     }
     void end_read() {
-        { std::lock_guard<std::mutex> lock(mutex_); head_ = (head_ + 1) % buffers_.size(); --count_; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            head_ = (head_ + 1) % buffers_.size();
+            --count_;
+        }
         changed_.notify_all();
     }
     void finish(std::exception_ptr error) {
-        { std::lock_guard<std::mutex> lock(mutex_); done_ = true; error_ = error; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_ = true;
+            error_ = error;
+        }
         changed_.notify_all();
     }
     void cancel() {
-        { std::lock_guard<std::mutex> lock(mutex_); cancelled_ = true; }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            cancelled_ = true;
+        }
         changed_.notify_all();
     }
     std::exception_ptr error() {
@@ -187,8 +236,8 @@ Extraction extract(const std::string& bold_path, const Atlas& atlas, const std::
     const NiftiHeader& header = stream.header();
     if (header.dim[0] < 4 || header.geometry.volumes < 2) {
         throw InvalidInput(bold_path + ": expected a 4D BOLD image with at least 2 volumes, got " +
-                           std::to_string(header.geometry.volumes) + " volume(s) (dim[0] = " +
-                           std::to_string(header.dim[0]) + ")");
+                           std::to_string(header.geometry.volumes) +
+                           " volume(s) (dim[0] = " + std::to_string(header.dim[0]) + ")");
     }
     NiftiImage mask;
     if (!mask_path.empty()) {
@@ -208,11 +257,13 @@ Extraction extract(const std::string& bold_path, const Atlas& atlas, const std::
                           header.geometry.volumes, threads);
     const std::int64_t total = stream.volumes();
 
-    VolumeRing ring(static_cast<std::size_t>(std::max(2, options.ring)), static_cast<std::size_t>(stream.volume_bytes()));
+    VolumeRing ring(static_cast<std::size_t>(std::max(2, options.ring)),
+                    static_cast<std::size_t>(stream.volume_bytes()));
     std::thread inflater([&] {
         try {
             while (unsigned char* slot = ring.begin_write()) {
-                if (!stream.read_raw(slot)) break;
+                if (!stream.read_raw(slot))
+                    break;
                 ring.end_write();
             }
             ring.finish(nullptr);
@@ -226,7 +277,8 @@ Extraction extract(const std::string& bold_path, const Atlas& atlas, const std::
             reducer.add(volume);
             ring.end_read();
             ++done;
-            if (options.progress) options.progress(done, total);
+            if (options.progress)
+                options.progress(done, total);
         }
     } catch (...) {
         ring.cancel();

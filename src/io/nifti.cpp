@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
@@ -16,6 +17,7 @@
 
 #include "byte_source.hpp"
 #include "rewire/core/error.hpp"
+#include "rewire/io/atomic_file.hpp"
 
 namespace rewire {
 namespace {
@@ -532,7 +534,7 @@ std::vector<unsigned char> nifti1_header_bytes(const ImageGeometry& g, const Nif
 
 struct NiftiWriter::Impl {
     std::string path;
-    std::string temporary;
+    std::optional<AtomicFile> output;  // the file being written, moved onto `path` by close()
     ImageGeometry geometry;
     NiftiWriteOptions options;
     bool gzip = false;
@@ -541,6 +543,13 @@ struct NiftiWriter::Impl {
     std::int64_t written = 0;
     bool closed = false;
     std::vector<unsigned char> buffer;
+
+    ~Impl() {  // abandoned before close(): the handles are closed here, the partial file removed by `output`
+        if (gz != nullptr)
+            gzclose(gz);
+        if (file != nullptr)
+            std::fclose(file);
+    }
 
     void put(const void* data, std::size_t bytes) {
         if (gzip) {
@@ -576,36 +585,26 @@ NiftiWriter::NiftiWriter(const std::string& path, const ImageGeometry& geometry,
     w.options.scl_slope = slope;
     w.options.scl_inter = inter;
     w.gzip = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-    w.temporary = path + ".part";
+    w.output.emplace(path);
+    const std::string& temporary = w.output->temporary();
     if (w.gzip) {
         // gzopen writes a header with no time stamp, so the same data gives the same bytes.
         const std::string mode = "wb" + std::to_string(std::clamp(options.gzip_level, 0, 9));
-        w.gz = gzopen(w.temporary.c_str(), mode.c_str());
+        w.gz = gzopen(temporary.c_str(), mode.c_str());
         if (w.gz == nullptr) {
-            throw IoError(path + ": cannot create " + w.temporary);
+            throw IoError(path + ": cannot create " + temporary);
         }
         gzbuffer(w.gz, 1 << 20);
     } else {
-        w.file = std::fopen(w.temporary.c_str(), "wb");
+        w.file = std::fopen(temporary.c_str(), "wb");
         if (w.file == nullptr) {
-            throw IoError(path + ": cannot create " + w.temporary + ": " + std::strerror(errno));
+            throw IoError(path + ": cannot create " + temporary + ": " + std::strerror(errno));
         }
     }
     w.put(header.data(), header.size());
 }
 
-NiftiWriter::~NiftiWriter() {
-    Impl& w = *impl_;
-    if (!w.closed) {  // abandoned: remove the partial file, never leave it behind
-        if (w.gz != nullptr) {
-            gzclose(w.gz);
-        }
-        if (w.file != nullptr) {
-            std::fclose(w.file);
-        }
-        std::remove(w.temporary.c_str());
-    }
-}
+NiftiWriter::~NiftiWriter() = default;  // an abandoned file is removed, never left behind (Impl)
 
 void NiftiWriter::write(const double* volume) {
     Impl& w = *impl_;
@@ -652,11 +651,7 @@ void NiftiWriter::close() {
     if (status != 0) {
         throw IoError(w.path + ": could not finish writing");
     }
-    std::error_code error;
-    std::filesystem::rename(w.temporary, w.path, error);
-    if (error) {
-        throw IoError(w.path + ": cannot move the finished file into place: " + error.message());
-    }
+    w.output->commit();
     w.closed = true;
 }
 

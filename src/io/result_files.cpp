@@ -10,6 +10,7 @@
 #include "rewire/connectivity/edges.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/core/version.hpp"
+#include "rewire/io/atomic_file.hpp"
 
 namespace rewire {
 
@@ -17,24 +18,23 @@ using namespace hdf5;  // the helpers of src/io/hdf5.hpp
 
 namespace {
 
-/// Creates `path` through `write(file)` under a temporary name, moved into place only when complete.
-void write_file_atomically(const std::string& path, const std::function<void(hid_t)>& write) {
-    QuietErrors quiet;
-    const std::string temporary = path + ".part";
-    std::filesystem::remove(temporary);
-    try {
-        Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-        if (!file.valid())
+/// Creates `path` through `write(file)` on a new HDF5 file under a temporary name, moved into place only
+/// when complete (write_atomically).
+void write_hdf5_atomically(const std::string& path, const std::function<void(hid_t)>& write) {
+    write_atomically(path, [&](const std::string& temporary) {
+        QuietErrors quiet;
+        const hid_t file = H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        if (file < 0)
             throw IoError(path + ": cannot create the HDF5 file");
-        write(file.get());
-    } catch (...) {
-        std::filesystem::remove(temporary);
-        throw;
-    }
-    std::error_code error;
-    std::filesystem::rename(temporary, path, error);
-    if (error)
-        throw IoError(path + ": cannot move the finished file into place: " + error.message());
+        try {
+            write(file);
+        } catch (...) {
+            H5Fclose(file);
+            throw;
+        }
+        if (H5Fclose(file) < 0)  // closing flushes: a full disk shows here
+            throw IoError(path + ": cannot finish writing the HDF5 file");
+    });
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ void write_edge_file(const std::string& path, const EdgeStack& stack,
         throw InvalidInput(path + ": expected " + std::to_string(stack.subjects.size()) + " × " +
                            std::to_string(edge_count(n)) + " values for " + std::to_string(n) + " nodes");
     }
-    write_file_atomically(path, [&](hid_t file) {
+    write_hdf5_atomically(path, [&](hid_t file) {
         write_matrix(file, "values", stack.values);
         write_strings(file, "subjects", stack.subjects);
         Handle nodes = open_group(file, "nodes", true);
@@ -61,7 +61,7 @@ void write_edge_file(const std::string& path, const EdgeStack& stack,
 }
 
 void write_result_file(const std::string& path, const ResultFile& contents) {
-    write_file_atomically(path, [&](hid_t file) {
+    write_hdf5_atomically(path, [&](hid_t file) {
         for (const auto& [name, values] : contents.vectors) {
             write_vector(file, name, values.data(), static_cast<hsize_t>(values.size()));
         }

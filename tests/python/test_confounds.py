@@ -418,3 +418,108 @@ def test_simulated_run_matches_nilearn(tmp_path):
     for kwargs in ({"strategy": ("motion", "wm_csf", "global_signal"), "global_signal": "full"},
                    {"strategy": ("motion", "scrub"), "fd_threshold": 0.3, "scrub": 0}):
         assert_same(rewire.load_confounds(paths["bold"], **kwargs), nilearn_load(paths["bold"], **kwargs))
+
+
+# ---------------------------------------------------------------------------------------------------
+# One rule for the confounds file beside an image: nilearn's, in C++, used by load_confounds
+# (find_confounds_file) and by BIDS discovery (rewire.study.bids), checked against nilearn's own finder
+# (load_confounds_utils._get_file_name) on the same folders.
+
+MNI = "space-MNI152NLin2009cAsym"
+FINDER_CASES = {
+    # name: (image, other files in its folder, what nilearn finds: "one", "none" or "several")
+    "timeseries": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii.gz",
+                   ["sub-01_task-rest_desc-confounds_timeseries.tsv"], "one"),
+    "regressors (fMRIPrep < 20.2)": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii.gz",
+                                     ["sub-01_task-rest_desc-confounds_regressors.tsv"], "one"),
+    "timeseries and regressors": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii.gz",
+                                  ["sub-01_task-rest_desc-confounds_timeseries.tsv",
+                                   "sub-01_task-rest_desc-confounds_regressors.tsv"], "several"),
+    "space and res": (f"sub-01_ses-pre_task-rest_acq-mb4_run-2_{MNI}_res-2_desc-preproc_bold.nii.gz",
+                      ["sub-01_ses-pre_task-rest_acq-mb4_run-2_desc-confounds_timeseries.tsv",
+                       "sub-01_ses-pre_task-rest_acq-mb4_run-1_desc-confounds_timeseries.tsv"], "one"),
+    "native space": ("sub-01_task-rest_run-1_desc-preproc_bold.nii.gz",
+                     ["sub-01_task-rest_run-1_desc-confounds_timeseries.tsv",
+                      "sub-01_task-rest_run-2_desc-confounds_timeseries.tsv"], "one"),
+    "echo in the image only": (f"sub-01_task-rest_echo-2_{MNI}_desc-preproc_bold.nii.gz",
+                               ["sub-01_task-rest_desc-confounds_timeseries.tsv"], "one"),
+    "echo in both": (f"sub-01_task-rest_echo-2_{MNI}_desc-preproc_bold.nii.gz",
+                     ["sub-01_task-rest_echo-2_desc-confounds_timeseries.tsv",
+                      "sub-01_task-rest_echo-1_desc-confounds_timeseries.tsv"], "one"),
+    "dir, rec, ce": (f"sub-01_task-rest_ce-gad_dir-PA_rec-norm_run-01_{MNI}_desc-preproc_bold.nii.gz",
+                     ["sub-01_task-rest_ce-gad_dir-PA_rec-norm_run-01_desc-confounds_timeseries.tsv",
+                      "sub-01_task-rest_ce-gad_dir-AP_rec-norm_run-01_desc-confounds_timeseries.tsv"], "one"),
+    "cohort": (f"sub-01_cohort-2_task-rest_{MNI}_desc-preproc_bold.nii.gz",
+               ["sub-01_cohort-2_task-rest_desc-confounds_timeseries.tsv"], "one"),
+    "with and without run": ("sub-01_task-rest_run-1_desc-preproc_bold.nii.gz",
+                             ["sub-01_task-rest_run-1_desc-confounds_timeseries.tsv",
+                              "sub-01_task-rest_desc-confounds_timeseries.tsv"], "several"),
+    "other task only": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii.gz",
+                        ["sub-01_task-motor_desc-confounds_timeseries.tsv"], "none"),
+    "none": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii.gz", [], "none"),
+    "cifti": ("sub-01_task-rest_space-fsLR_den-91k_bold.dtseries.nii",
+              ["sub-01_task-rest_desc-confounds_timeseries.tsv"], "one"),
+    "gifti": ("sub-01_task-rest_hemi-L_space-fsaverage5_bold.func.gii",
+              ["sub-01_task-rest_desc-confounds_timeseries.tsv"], "one"),
+    "uncompressed NIfTI": (f"sub-01_task-rest_{MNI}_desc-preproc_bold.nii",
+                           ["sub-01_task-rest_desc-confounds_timeseries.tsv"], "one"),
+}
+
+
+def nilearn_finds(image):
+    """nilearn's search (without its image-name check): ("one", path), ("none", None) or ("several", None)."""
+    try:
+        return "one", load_confounds_utils._get_file_name(image)
+    except ValueError as error:
+        return ("several" if "more than one" in str(error) else "none"), None
+
+
+def rewire_finds(find, image):
+    """The same outcome from one of rewire's finders."""
+    try:
+        found = find(image)
+    except ValueError as error:
+        assert "more than one confounds file" in str(error) and image in str(error)
+        return "several", None
+    except OSError as error:
+        assert "no confounds file" in str(error) and image in str(error)
+        return "none", None
+    return ("one", found) if found is not None else ("none", None)
+
+
+def same_outcome(ours, theirs):
+    return ours[0] == theirs[0] and (ours[1] is None or os.path.samefile(ours[1], theirs[1]))
+
+
+@pytest.mark.parametrize("case", list(FINDER_CASES))
+def test_confounds_file_rule_is_nilearns(tmp_path, case):
+    from rewire.study.bids import discover
+
+    image_name, others, expected = FINDER_CASES[case]
+    func = tmp_path / "sub-01" / "func"
+    func.mkdir(parents=True)
+    for name in [image_name, *others]:
+        (func / name).write_text("")
+    image = str(func / image_name)
+    theirs = nilearn_finds(image)
+    assert theirs[0] == expected
+    # The search alone, as BIDS discovery uses it.
+    assert same_outcome(rewire_finds(_core.confounds_file_beside, image), theirs)
+    # load_confounds' finder: nilearn's image-name check, then the same search.
+    try:
+        load_confounds_utils._check_images(image, False, False)
+    except ValueError:
+        with pytest.raises(ValueError, match="unsupported input|invalid file type"):
+            find_confounds_file(image)
+    else:
+        assert same_outcome(rewire_finds(find_confounds_file, image), theirs)
+    # BIDS discovery gives a run the file load_confounds reads, None, or refuses an ambiguous folder.
+    if image_name.endswith(("_desc-preproc_bold.nii.gz", "_desc-preproc_bold.nii")):
+        if expected == "several":
+            with pytest.raises(ValueError, match="more than one confounds file"):
+                discover(str(tmp_path))
+        else:
+            (run,) = discover(str(tmp_path)).runs
+            assert (run.confounds is None) == (expected == "none")
+            if run.confounds is not None:
+                assert os.path.samefile(run.confounds, theirs[1])

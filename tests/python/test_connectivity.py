@@ -68,7 +68,7 @@ def test_constant_column_named(series):
 def test_nan_column_named(series, bad):
     series = series.copy()
     series[10, 2] = bad
-    with pytest.raises(ValueError, match="column 2 contains NaN or infinity"):
+    with pytest.raises(ValueError, match="column 2 of the signals contains NaN or infinity"):
         rewire.correlation(series)
 
 

@@ -16,6 +16,7 @@
 
 #include <Eigen/Core>
 
+#include "rewire/connectivity/correlation.hpp"
 #include "rewire/connectivity/covariance.hpp"
 #include "rewire/connectivity/dense_kernels.hpp"
 #include "rewire/core/parallel.hpp"
@@ -112,23 +113,6 @@ inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char
     return gram(l_inv, threads);
 }
 
-/// covariance_to_correlation in place (no second N × N matrix); throws as it does.
-inline void correlation_in_place(Eigen::MatrixXd& c) {
-    const Eigen::Index n = c.rows();
-    Eigen::VectorXd scale(n);
-    for (Eigen::Index j = 0; j < n; ++j) {
-        if (!(c(j, j) > 0.0) || !std::isfinite(c(j, j))) {
-            throw InvalidInput("covariance_to_correlation: diagonal entry " + std::to_string(j) + " is " +
-                               std::to_string(c(j, j)) + ", expected a positive variance (a constant region?)");
-        }
-        scale[j] = 1.0 / std::sqrt(c(j, j));
-    }
-    for (Eigen::Index j = 0; j < n; ++j) {
-        c(j, j) = 1.0;
-        for (Eigen::Index i = j + 1; i < n; ++i) c(i, j) = c(j, i) = c(i, j) * scale[i] * scale[j];
-    }
-}
-
 template <typename Derived>
 Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptions& options) {
     options.validate();
@@ -146,31 +130,31 @@ Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptio
                            "regions (T > N), got T = " + std::to_string(t) + ", N = " + std::to_string(n) +
                            "; use estimator 'ledoit_wolf'");
     }
-    const CentredSignals c = centre_signals(signals, who);
     Estimate out;
     out.kind = options.kind;
     out.estimator = options.estimator;
+    if (options.kind == ConnectivityKind::correlation &&
+        options.estimator == CovarianceEstimator::empirical) {
+        // Exact Pearson: the one routine correlation() uses (z-scoring first would not change it).
+        out.matrix = pearson_correlation(signals, options.threads, who);
+        out.standardized = options.standardize;
+        return out;
+    }
+    const CentredSignals c = centre_signals(signals, who);
     const double frames = static_cast<double>(t);
     Eigen::MatrixXd s = gram(c, options.threads);
     s /= frames;
 
     Eigen::VectorXd weight;  // w_j = 1/sd_j²: the covariance of the z-scored columns is D S D, D = √w
-    if (options.kind == ConnectivityKind::correlation) {
+    if (options.kind == ConnectivityKind::correlation && options.standardize) {
+        out.standardized = true;
+        weight.resize(n);
         for (Eigen::Index j = 0; j < n; ++j) {
-            if (options.estimator == CovarianceEstimator::empirical && !(s(j, j) > 0.0)) {
-                throw InvalidInput(std::string(who) + ": column " + std::to_string(j) + " has zero variance");
-            }
+            const double sd = std::sqrt(s(j, j) * frames / (frames - 1.0));
+            weight[j] = sd < std::numeric_limits<double>::epsilon() ? 1.0 : 1.0 / (sd * sd);
         }
-        if (options.standardize) {
-            out.standardized = true;
-            weight.resize(n);
-            for (Eigen::Index j = 0; j < n; ++j) {
-                const double sd = std::sqrt(s(j, j) * frames / (frames - 1.0));
-                weight[j] = sd < std::numeric_limits<double>::epsilon() ? 1.0 : 1.0 / (sd * sd);
-            }
-            const Eigen::VectorXd d = weight.cwiseSqrt();
-            s = d.asDiagonal() * s * d.asDiagonal();
-        }
+        const Eigen::VectorXd d = weight.cwiseSqrt();
+        s = d.asDiagonal() * s * d.asDiagonal();
     }
     out.shrinkage = shrinkage_for(options.estimator, s, c, weight);
     shrink_in_place(s, out.shrinkage);
@@ -178,13 +162,13 @@ Estimate estimate(const Eigen::MatrixBase<Derived>& signals, const EstimateOptio
     switch (options.kind) {
         case ConnectivityKind::covariance: out.matrix = std::move(s); break;
         case ConnectivityKind::correlation:
-            correlation_in_place(s);
+            covariance_to_correlation_in_place(s);
             out.matrix = std::move(s);
             break;
         case ConnectivityKind::precision: out.matrix = spd_inverse(s, who, options.threads); break;
         default:
             out.matrix = spd_inverse(s, who, options.threads);
-            correlation_in_place(out.matrix);
+            covariance_to_correlation_in_place(out.matrix);
             out.matrix = -out.matrix;
             out.matrix.diagonal().setOnes();
             break;

@@ -49,18 +49,19 @@ struct ConfoundsTable {
 /// strategy uses must be numeric.
 ConfoundsTable read_confounds_table(const std::string& path);
 
-/// What the strategies need from the JSON sidecar: its top-level keys in file order and, for those whose
-/// value is an object with a string "Mask" member (CompCor components), that mask ("combined", "WM",
-/// "CSF", ...).
+/// What the strategies need from the JSON sidecar: its top-level keys and, for those whose value is an
+/// object with a string "Mask" member (CompCor components), that mask ("combined", "WM", "CSF", ...).
+/// A JSON object has no order: the strategies only count and look up keys, as nilearn does.
 struct ConfoundsMetadata {
     std::string path;                ///< the file it was read from
-    std::vector<std::string> keys;   ///< top-level keys, in file order
+    std::vector<std::string> keys;   ///< top-level keys, sorted (a key given twice: its last value)
     std::vector<std::string> masks;  ///< "Mask" of each key, "" when it has none
     std::vector<bool> has_mask;      ///< whether each key has a string "Mask"
 };
 
-/// Reads a confounds JSON sidecar. Throws IoError when the file cannot be read, InvalidInput when it is
-/// not a JSON object.
+/// Reads a confounds JSON sidecar as Python's json module reads it (NaN, Infinity and -Infinity
+/// included: json.dump writes them). Throws IoError when the file cannot be read, InvalidInput naming the
+/// file and the line when it is not a JSON object.
 ConfoundsMetadata read_confounds_metadata(const std::string& path);
 
 /// The JSON sidecar of a confounds TSV: the same path with ".json" for the final ".tsv".
@@ -73,6 +74,11 @@ std::string confounds_sidecar(const std::string& tsv_path);
 /// `_timeseries.tsv` or `_regressors.tsv`, in the image's folder. Exactly one must exist: throws
 /// IoError when none does, InvalidInput when the name is not an fMRIPrep image or several match.
 std::string find_confounds_file(const std::string& image_path, bool full_aroma = false);
+
+/// The search of find_confounds_file without nilearn's check of the image name, for images already
+/// known to be fMRIPrep outputs (BIDS discovery uses it, so that a run's confounds are the file
+/// load_confounds reads): the one candidate that exists, "" when none does; InvalidInput when several do.
+std::string confounds_file_beside(const std::string& image_path);
 
 // ---------------------------------------------------------------------------------------------------
 // Strategies

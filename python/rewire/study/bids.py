@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
+from .. import _core
+
 #: BIDS entities rewire reads from file names, in the order BIDS writes them.
 ENTITIES = ("sub", "ses", "task", "acq", "run", "space", "res", "desc")
 
@@ -61,16 +63,10 @@ def _sibling(bold: str, suffix: str) -> Optional[str]:
 
 
 def _confounds_for(bold: str) -> Optional[str]:
-    # fMRIPrep drops space/res from the confounds name: sub-01_ses-pre_task-rest_desc-confounds_timeseries.tsv
-    folder = os.path.dirname(bold)
-    name = os.path.basename(bold)
-    keep = [p for p in name.split("_") if p.partition("-")[0] not in ("space", "res", "desc", "cohort")
-            and not p.startswith("bold")]
-    stem = os.path.join(folder, "_".join(keep))
-    for suffix in ("_desc-confounds_timeseries.tsv", "_desc-confounds_regressors.tsv"):
-        if os.path.exists(stem + suffix):
-            return stem + suffix
-    return None
+    """The confounds TSV of ``bold``, found by the rule ``load_confounds`` uses (nilearn's, in C++:
+    ``rewire.confounds.find_confounds_file``), so that a run's QC and its regressors come from the same
+    file; None when there is none. Several matching files raise ValueError naming them."""
+    return _core.confounds_file_beside(bold)
 
 
 def discover(root: str, *, task: Optional[str] = None, space: Optional[str] = None,

@@ -1,11 +1,12 @@
 // Correlation, Fisher z and edge vectors against closed forms.
 #include <catch2/catch.hpp>
-
 #include <cmath>
+#include <random>
 
 #include "rewire/connectivity/correlation.hpp"
 #include "rewire/connectivity/edge_zscores.hpp"
 #include "rewire/connectivity/edges.hpp"
+#include "rewire/connectivity/estimate.hpp"
 
 using namespace rewire;
 
@@ -47,6 +48,43 @@ TEST_CASE("correlation refuses constant and non-finite columns", "[connectivity]
     ts(3, 2) = std::nan("");
     REQUIRE_THROWS_WITH(correlation(ts), Catch::Matchers::Contains("column 2"));
     REQUIRE_THROWS(correlation(Eigen::MatrixXd::Random(1, 3)));
+}
+
+TEST_CASE("one Pearson routine: either memory order, any thread count, estimate() alike", "[connectivity]") {
+    // N = 150 spans three column blocks of the Gram matrix, so threads share the work.
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal;
+    Eigen::MatrixXd x(300, 150);
+    for (Eigen::Index j = 0; j < x.cols(); ++j)
+        for (Eigen::Index t = 0; t < x.rows(); ++t)
+            x(t, j) = normal(rng) + 0.3 * (j % 7) * std::sin(0.05 * t);
+    const Connectome r = correlation(x, 1);
+    // numpy's layout is read in place; the product then runs in another order (last bits only).
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = x;
+    const RowMajorSignals view(row_major.data(), x.rows(), x.cols(), Eigen::OuterStride<>(x.cols()));
+    const Connectome r_view = correlation(view, 1);
+    CHECK((r_view - r).cwiseAbs().maxCoeff() <= 1e-15);
+    for (int threads : {1, 2, 3, 8}) {
+        CHECK(correlation(x, threads) == r);
+        CHECK(correlation(view, threads) == r_view);
+    }
+    EstimateOptions options;  // kind correlation, estimator empirical
+    for (bool standardize : {true, false}) {
+        options.standardize = standardize;
+        const Estimate e = estimate(x, options);
+        CHECK(e.matrix == r);
+        CHECK(e.standardized == standardize);
+        CHECK(estimate(view, options).matrix == r_view);
+    }
+    CHECK(r == r.transpose());
+    CHECK(r.diagonal() == Eigen::VectorXd::Ones(150));
+    CHECK(r.cwiseAbs().maxCoeff() <= 1.0);
+    // Against the textbook formula on centred columns, computed separately.
+    const Eigen::MatrixXd centred = x.rowwise() - x.colwise().mean();
+    const Eigen::VectorXd norms = centred.colwise().norm();
+    const Eigen::MatrixXd expected = norms.cwiseInverse().asDiagonal() * (centred.transpose() * centred) *
+                                     norms.cwiseInverse().asDiagonal();
+    CHECK((r - expected).cwiseAbs().maxCoeff() <= 1e-14);
 }
 
 TEST_CASE("Fisher z is arctanh with a zero diagonal", "[connectivity]") {

@@ -1,5 +1,6 @@
 // confounds.hpp: fMRIPrep TSV/JSON reading, nilearn's strategies, framewise displacement, scrubbing.
 // The Python tests compare the same code against nilearn itself; these check closed forms and errors.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -218,23 +219,71 @@ TEST_CASE("confounds TSV: bad files name the file and what was expected", "[conf
                Catch::Contains("no rows"));
 }
 
-TEST_CASE("confounds JSON sidecar: keys in order and their Mask", "[confounds]") {
+TEST_CASE("confounds JSON sidecar: keys and their Mask", "[confounds]") {
     TempDir dir;
     const auto path = dir.file("x_desc-confounds_timeseries.json");
     write_text(path, kSidecar);
     const auto meta = rewire::read_confounds_metadata(path);
     REQUIRE(meta.keys.size() == 10);
-    CHECK(meta.keys[0] == "a_comp_cor_00");
-    CHECK(meta.keys[9] == "cosine00");
-    CHECK(meta.masks[2] == "WM");
-    CHECK(meta.masks[4] == "CSF");
-    CHECK(meta.has_mask[6]);
-    CHECK_FALSE(meta.has_mask[7]);
-    write_text(path, "{\"a\": [1, 2,}");
-    CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::read_confounds_metadata(path); }),
-               Catch::Contains(path) && Catch::Contains("not valid JSON"));
+    REQUIRE(meta.masks.size() == 10);
+    REQUIRE(meta.has_mask.size() == 10);
+    CHECK(std::is_sorted(meta.keys.begin(), meta.keys.end()));  // a JSON object has no order
+    auto at = [&](const std::string& key) {
+        const auto it = std::find(meta.keys.begin(), meta.keys.end(), key);
+        REQUIRE(it != meta.keys.end());
+        return static_cast<std::size_t>(it - meta.keys.begin());
+    };
+    CHECK(meta.masks[at("a_comp_cor_00")] == "combined");
+    CHECK(meta.masks[at("a_comp_cor_02")] == "WM");
+    CHECK(meta.masks[at("a_comp_cor_04")] == "CSF");
+    CHECK(meta.has_mask[at("dropped_0")]);
+    CHECK_FALSE(meta.has_mask[at("t_comp_cor_00")]);
+    CHECK_FALSE(meta.has_mask[at("cosine00")]);
+    CHECK(meta.masks[at("cosine00")].empty());
     CHECK(rewire::confounds_sidecar("/d/x_desc-confounds_timeseries.tsv") ==
           "/d/x_desc-confounds_timeseries.json");
+}
+
+TEST_CASE("confounds JSON sidecar: what Python's json module writes and reads", "[confounds]") {
+    TempDir dir;
+    const auto path = dir.file("y_desc-confounds_timeseries.json");
+    // json.dump writes NaN, Infinity and -Infinity for non-finite floats; a key given twice keeps its
+    // last value (json.load); a "Mask" that is not a string does not count; a BOM is skipped.
+    write_text(path,
+               "\xEF\xBB\xBF{\"a_comp_cor_00\": {\"Mask\": \"CSF\", \"VarianceExplained\": NaN,\n"
+               "  \"CumulativeVarianceExplained\": Infinity, \"SingularValue\": -Infinity},\n"
+               "  \"a_comp_cor_01\": {\"Mask\": \"WM\"}, \"a_comp_cor_01\": {\"Mask\": \"combined\"},\n"
+               "  \"a_comp_cor_02\": {\"Mask\": 3}, \"list\": [1, -2.5e-3, null, true, \"x\"]}");
+    const auto meta = rewire::read_confounds_metadata(path);
+    CHECK(meta.keys == std::vector<std::string>{"a_comp_cor_00", "a_comp_cor_01", "a_comp_cor_02", "list"});
+    CHECK(meta.masks == std::vector<std::string>{"CSF", "combined", "", ""});
+    CHECK(meta.has_mask == std::vector<bool>{true, true, false, false});
+    CHECK(meta.path == path);
+}
+
+TEST_CASE("confounds JSON sidecar: malformed files are named, with the line", "[confounds]") {
+    TempDir dir;
+    const auto path = dir.file("bad_desc-confounds_timeseries.json");
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"{\"a\": [1, 2,}", "Line 1"},
+        {"{\"a\": 1}\n{\"b\": 2}", "Line 2"},      // text after the object
+        {"{\n\"a\": 1,\n\"b\": 2,\n}", "Line 4"},  // no trailing comma
+        {"{\"a\": nan}", "Line 1"},                // Python writes NaN, never nan
+        {"{'a': 1}", "Line 1"},
+        {"", "Line 1"},
+    };
+    for (const auto& [text, where] : bad) {
+        write_text(path, text);
+        CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::read_confounds_metadata(path); }),
+                   Catch::Contains(path) && Catch::Contains("not valid JSON") && Catch::Contains(where));
+    }
+    for (const char* text : {"[1, 2]", "\"text\"", "3"}) {
+        write_text(path, text);
+        CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::read_confounds_metadata(path); }),
+                   Catch::Contains(path) && Catch::Contains("object at the top level"));
+    }
+    CHECK_THAT(message_of<rewire::IoError>([&] { rewire::read_confounds_metadata(dir.file("absent.json")); }),
+               Catch::Contains("absent.json") && Catch::Contains("no such file"));
 }
 
 TEST_CASE("model columns follow nilearn's add_suffix order", "[confounds]") {
@@ -458,4 +507,21 @@ TEST_CASE("the confounds file beside an fMRIPrep image, by nilearn's rules", "[c
         Catch::Contains("unsupported input"));
     CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::find_confounds_file(bold, true); }),
                Catch::Contains("desc-smoothAROMAnonaggr_bold"));
+}
+
+TEST_CASE("confounds_file_beside: the finder's search without the image-name check", "[confounds]") {
+    TempDir dir;
+    // An uncompressed image: nilearn's name check refuses it, the search (BIDS discovery) finds its file.
+    const auto bold = dir.file("sub-02_task-rest_run-3_space-T1w_desc-preproc_bold.nii");
+    write_text(bold, "");
+    CHECK(rewire::confounds_file_beside(bold).empty());
+    const auto tsv = dir.file("sub-02_task-rest_run-3_desc-confounds_timeseries.tsv");
+    write_text(dir.file("sub-02_task-rest_run-4_desc-confounds_timeseries.tsv"), "");  // another run
+    write_text(tsv, "");
+    CHECK(rewire::confounds_file_beside(bold) == tsv);
+    CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::find_confounds_file(bold); }),
+               Catch::Contains("unsupported input"));
+    write_text(dir.file("sub-02_task-rest_desc-confounds_timeseries.tsv"), "");  // a subset matches too
+    CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::confounds_file_beside(bold); }),
+               Catch::Contains(bold) && Catch::Contains("more than one") && Catch::Contains(tsv));
 }

@@ -8,7 +8,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -319,7 +321,26 @@ TEST_CASE("NiftiWriter leaves no file behind when abandoned", "[nifti]") {
         REQUIRE_THROWS_AS(writer.close(), InvalidInput);  // 1 of 3 volumes
     }
     CHECK_FALSE(std::filesystem::exists(dir.file("partial.nii.gz")));
-    CHECK_FALSE(std::filesystem::exists(dir.file("partial.nii.gz.part")));
+    CHECK(std::filesystem::is_empty(std::filesystem::path(dir.file("partial.nii.gz")).parent_path()));
+    // An existing image is left as it was until a new one is complete.
+    const std::string kept = dir.file("kept.nii");
+    {
+        NiftiWriter first(kept, g);
+        std::vector<double> volume(8, 2.0);
+        for (int t = 0; t < 3; ++t)
+            first.write(volume.data());
+        first.close();
+    }
+    const auto size = std::filesystem::file_size(kept);
+    {
+        NiftiWriter second(kept, g);
+        std::vector<double> volume(8, 5.0);
+        second.write(volume.data());
+    }  // abandoned
+    CHECK(std::filesystem::file_size(kept) == size);
+    CHECK(read_nifti(kept).data[0] == 2.0);
+    CHECK(std::distance(std::filesystem::directory_iterator(std::filesystem::path(kept).parent_path()),
+                        std::filesystem::directory_iterator()) == 1);
 }
 
 TEST_CASE("the same data gives the same bytes", "[nifti]") {

@@ -92,7 +92,8 @@ TEST_CASE("clean: runs are cleaned alone; censoring without a filter equals clea
 }
 
 TEST_CASE("clean: results do not depend on the number of threads", "[signal][clean]") {
-    const Eigen::MatrixXd x = random_walk(300, 203, 13);
+    // 300 × 701 samples: enough work for up to 4 threads (clean() stays serial below 50,000 per thread).
+    const Eigen::MatrixXd x = random_walk(300, 701, 13);
     const Eigen::MatrixXd confounds = random_walk(300, 6, 14);
     std::vector<bool> keep(300, true);
     for (int t : {0, 1, 50, 51, 52, 170, 299}) keep[static_cast<std::size_t>(t)] = false;
