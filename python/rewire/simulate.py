@@ -246,10 +246,11 @@ def write_synthetic_atlas(folder, resolution: int, gzip_level: int = 1) -> str:
     os.makedirs(os.path.dirname(image), exist_ok=True)
     shape, affine = mni_grid(resolution)
     labels = synthetic_atlas(shape, affine)
-    writer = _core.NiftiWriter(image, list(shape), affine, 0.0, "int16", 1.0, 0.0, gzip_level)
+    writer = _core.NiftiWriter(image, list(shape), affine, 0.0,
+                               _core.NiftiWriteOptions(datatype="int16", gzip_level=gzip_level))
     writer.write(labels.ravel(order="F").astype(np.float64))
     writer.close()
-    _replace_text(table, _tsv({"index": [str(v) for v in range(1, len(synthetic_atlas_names()) + 1)],
+    write_text(table, _tsv({"index": [str(v) for v in range(1, len(synthetic_atlas_names()) + 1)],
                                "name": synthetic_atlas_names()}))
     return image
 
