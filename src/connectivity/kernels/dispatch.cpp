@@ -1,10 +1,8 @@
-// rewire — run-time choice of the estimator kernels: the widest instruction set that both the CPU and
-// the build offer (see estimator_kernels_impl.inc). REWIRE_KERNELS=generic|avx2|avx512 forces a variant when it
-// is available (tests compare the variants; benchmarks record which one ran).
-#include <cstdlib>
-#include <cstring>
+// rewire — the estimator kernels' entry points: each forwards to the instruction-set variant that
+// core/kernel_variant.hpp chose (REWIRE_KERNELS forces one; tests compare them; benchmarks record it).
 
 #include "rewire/connectivity/dense_kernels.hpp"
+#include "rewire/core/kernel_variant.hpp"
 
 namespace rewire::detail::kernels {
 
@@ -63,37 +61,11 @@ struct Table {
             &variant::is_positive_definite, &variant::cholesky, &variant::lower_inverse_block               \
     }
 
-bool cpu_runs(const char* name) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    if (std::strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (std::strcmp(name, "avx512") == 0) {
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-#endif
-    return std::strcmp(name, "generic") == 0;
-}
-
-Table choose() {
-    const Table all[] = {REWIRE_KERNEL_TABLE(avx512), REWIRE_KERNEL_TABLE(avx2), REWIRE_KERNEL_TABLE(generic)};
-    const bool built[] = {avx512::compiled(), avx2::compiled(), true};
-    const char* forced = std::getenv("REWIRE_KERNELS");
-    if (forced != nullptr) {
-        for (int i = 0; i < 3; ++i) {
-            if (std::strcmp(forced, all[i].name) == 0 && built[i] && cpu_runs(all[i].name)) return all[i];
-        }
-    }
-    for (int i = 0; i < 3; ++i) {
-        if (built[i] && cpu_runs(all[i].name)) return all[i];
-    }
-    return all[2];
-}
-
+/// The table of the variant core/kernel_variant.hpp chose (looked up on every call, so that tests can
+/// switch variants in one process).
 const Table& table() {
-    static const Table chosen = choose();
-    return chosen;
+    static const Table all[] = {REWIRE_KERNEL_TABLE(generic), REWIRE_KERNEL_TABLE(avx2), REWIRE_KERNEL_TABLE(avx512)};
+    return all[static_cast<int>(kernel_variant())];
 }
 
 }  // namespace
