@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "rewire/core/kernel_variant.hpp"
 #include "rewire/connectivity/correlation.hpp"
 #include "rewire/connectivity/covariance.hpp"
 #include "rewire/connectivity/edge_zscores.hpp"
@@ -114,9 +115,10 @@ void bind_estimators(py::module_& m) {
         "solver behind the tangent space's matrix functions (bisection and Rayleigh-quotient iteration on "
         "the "
         "tridiagonal form; Eigen's QR when eigenvalues cluster). For tests and benchmarks.");
-    m.def("kernel_variant", &detail::kernels::variant,
-          "Instruction set of the estimator kernels in use: 'avx512', 'avx2' or 'generic' (REWIRE_KERNELS "
-          "forces one).");
+    m.def(
+        "kernel_variant", [] { return std::string(kernel_variant_name(kernel_variant())); },
+        "Instruction-set variant of the compiled kernels in use: 'avx512', 'avx2' or 'generic' (REWIRE_KERNELS "
+        "forces one). Every variant computes the same bits.");
     bind_enum<CovarianceEstimator>(m, "CovarianceEstimator", "How a covariance matrix is estimated.",
                                    {{"empirical", CovarianceEstimator::empirical, "empirical"},
                                     {"ledoit_wolf", CovarianceEstimator::ledoit_wolf, "ledoit_wolf"},

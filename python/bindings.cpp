@@ -103,6 +103,19 @@ private:
 PYBIND11_MODULE(_core, m) {
     m.doc() = "rewire C++ core";
     m.attr("__version__") = rewire::version;
+    m.def(
+        "build_info",
+        [] {
+            const rewire::BuildInfo info = rewire::build_info();
+            py::dict out;
+            out["version"] = info.version;
+            out["kernels"] = info.kernels;
+            out["compiler"] = info.compiler;
+            out["flags"] = info.flags;
+            return out;
+        },
+        "Provenance of this build (version, kernel variant in use, compiler, floating-point flags), as written "
+        "into every cohort store and result file.");
 
     // C++ exceptions become the Python types DESIGN.md promises, with the same text.
     py::register_exception_translator([](std::exception_ptr p) {

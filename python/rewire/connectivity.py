@@ -277,7 +277,8 @@ class Tangent:
     def save(self, path: PathLike) -> None:
         """Writes the reference to a ``.npz`` file (written under a temporary name, then renamed):
         ``format`` ("rewire.Tangent"), ``format_version``, ``mean``, ``whitening``, ``estimator``,
-        ``max_iter``, ``tol``, ``n_iter``, ``converged`` and ``rewire_version``."""
+        ``max_iter``, ``tol``, ``n_iter``, ``converged``, ``rewire_version`` and ``rewire_kernels`` (the
+        kernel variant that computed it)."""
         self._check_fitted()
         options = self._core.options
         with atomic_write(path, "wb") as f:
@@ -285,7 +286,8 @@ class Tangent:
                      mean=self._core.mean, whitening=self._core.whitening, estimator=np.array(self.estimator),
                      max_iter=np.array(options.mean.max_iter), tol=np.array(options.mean.tol),
                      n_iter=np.array(-1 if self.n_iter_ is None else self.n_iter_),
-                     converged=np.array(bool(self.converged_)), rewire_version=np.array(_core.__version__))
+                     converged=np.array(bool(self.converged_)), rewire_version=np.array(_core.__version__),
+                     rewire_kernels=np.array(_core.kernel_variant()))
 
     @classmethod
     def load(cls, path: PathLike, *, threads: int = _TANGENT.mean.threads) -> "Tangent":

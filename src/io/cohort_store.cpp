@@ -14,7 +14,6 @@
 #include "hdf5.hpp"
 #include "rewire/connectivity/edges.hpp"
 #include "rewire/core/error.hpp"
-#include "rewire/core/version.hpp"
 
 namespace rewire {
 namespace {
@@ -279,7 +278,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
         }
         write_matrix(nodes.get(), "coordinates", coordinates);
     }
-    write_attribute(impl->file.get(), "rewire_version", version);
+    write_provenance(impl->file.get());
     write_attribute(impl->file.get(), "command_line", command_line);
     check(H5Fflush(impl->file.get(), H5F_SCOPE_GLOBAL), path + ": cannot flush");
     if (!created.empty()) {
@@ -403,6 +402,7 @@ void CohortStore::commit(const RunRecord& run) {
         write_attribute(group.get(), "fingerprint", run.fingerprint);
         write_attribute(group.get(), "inputs", run.inputs);
         write_attribute(group.get(), "checksums", run.checksums);
+        write_provenance(group.get());  // runs of one store may come from different machines
         write_attribute_number(group.get(), "tr", run.tr, H5T_IEEE_F64LE);
         write_attribute_number(group.get(), "mean_fd", run.mean_fd, H5T_IEEE_F64LE);
         write_attribute_number(group.get(), "mean_dvars", run.mean_dvars, H5T_IEEE_F64LE);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "rewire/core/build_info.hpp"
 #include "rewire/core/error.hpp"
 
 namespace rewire::hdf5 {
@@ -121,6 +122,16 @@ inline void write_attribute(hid_t object, const std::string& name, const std::st
                 "cannot write attribute " + name);
     const char* text = value.c_str();
     check(H5Awrite(attribute.get(), type.get(), &text), "cannot write attribute " + name);
+}
+
+/// Provenance of the numbers under `object` (core/build_info.hpp): attributes rewire_version,
+/// rewire_kernels, rewire_compiler and rewire_flags.
+inline void write_provenance(hid_t object) {
+    const BuildInfo info = build_info();
+    write_attribute(object, "rewire_version", info.version);
+    write_attribute(object, "rewire_kernels", info.kernels);
+    write_attribute(object, "rewire_compiler", info.compiler);
+    write_attribute(object, "rewire_flags", info.flags);
 }
 
 template <typename T>

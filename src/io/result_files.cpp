@@ -9,7 +9,6 @@
 #include "hdf5.hpp"
 #include "rewire/connectivity/edges.hpp"
 #include "rewire/core/error.hpp"
-#include "rewire/core/version.hpp"
 #include "rewire/io/atomic_file.hpp"
 
 namespace rewire {
@@ -54,7 +53,7 @@ void write_edge_file(const std::string& path, const EdgeStack& stack,
         Handle nodes = open_group(file, "nodes", true);
         write_strings(nodes.get(), "names", node_names);
         write_attribute(file, "edge_order", kEdgeOrder);
-        write_attribute(file, "rewire_version", version);
+        write_provenance(file);
         for (const auto& [name, value] : attributes)
             write_attribute(file, name, value);
     });
@@ -71,7 +70,7 @@ void write_result_file(const std::string& path, const ResultFile& contents) {
             write_strings(file, name, values);
         for (const auto& [name, value] : contents.numbers)
             write_attribute_number(file, name, value, H5T_IEEE_F64LE);
-        write_attribute(file, "rewire_version", version);
+        write_provenance(file);
         for (const auto& [name, value] : contents.texts)
             write_attribute(file, name, value);
     });

@@ -15,3 +15,11 @@ run_step(${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples/cpp/find_package" -B "${WOR
          -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
 run_step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run_step("${WORK_DIR}/build/pipeline" "${WORK_DIR}/run")
+# The floating-point contraction rule reaches consumers: the exported target carries -ffp-contract=off,
+# so rewire's inline header code rounds in a consumer's build as in the library's own.
+file(GLOB_RECURSE targets_file "${prefix}/*/rewireTargets.cmake")
+file(READ "${targets_file}" exported)
+string(FIND "${exported}" "-ffp-contract=off" found)
+if(found EQUAL -1)
+  message(FATAL_ERROR "${targets_file}: the exported rewire::rewire target does not carry -ffp-contract=off")
+endif()

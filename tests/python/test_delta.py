@@ -136,6 +136,7 @@ def test_cli_writes_tsv_and_h5(study, tmp_path):
     assert attrs["kind"] == "correlation" and attrs["pre"] == "pre" and attrs["post"] == "post"
     assert attrs["fisher_z"] == "false" and attrs["source"] == str(store)
     assert "i*N - i*(i+1)/2" in attrs["edge_order"] and attrs["rewire_version"] == rewire.__version__
+    assert attrs["rewire_kernels"] == rewire._core.kernel_variant() and "-ffp-contract=off" in attrs["rewire_flags"]
     assert not list(tmp_path.glob("*.part"))
     result = run_cli("delta", store, "-o", tmp_path / "delta.csv")
     assert result.returncode == 1 and "must end in .tsv or .h5" in result.stderr

@@ -92,6 +92,17 @@ def test_store_layout_with_plain_h5py(store, study):
                     "format", "participants"):
             assert key in attrs, key
         assert attrs["rewire_version"] == rewire.__version__
+        # Provenance: the kernel variant that ran, the compiler and the floating-point flags, at the root
+        # and on every run (runs of one store may come from different machines).
+        build = rewire._core.build_info()
+        assert attrs["rewire_kernels"] == rewire._core.kernel_variant() == build["kernels"]
+        assert attrs["rewire_kernels"] in ("generic", "avx2", "avx512")
+        assert "-ffp-contract=off" in attrs["rewire_flags"] and attrs["rewire_compiler"].split()[0] in ("gcc", "clang")
+        for subject in f["runs"]:
+            for session in f["runs"][subject]:
+                run_attrs = {key: text(value) for key, value in f["runs"][subject][session].attrs.items()}
+                assert run_attrs["rewire_kernels"] == build["kernels"], (subject, session)
+                assert run_attrs["rewire_flags"] == build["flags"] and run_attrs["rewire_version"] == rewire.__version__
         assert attrs["atlas"] == os.path.abspath(AAL) and attrs["format"] == "rewire-cohort"
         assert attrs["atlas_checksum"].startswith("gzip-crc32:")
         assert attrs["command_line"] == "pytest store"
@@ -477,6 +488,8 @@ def test_bids_outputs(copy, tmp_path):
     relmat = json.loads((folder / f"{stem}_meas-PearsonCorrelation_desc-denoised_relmat.json").read_text())
     assert relmat["Measure"] == "PearsonCorrelation" and relmat["Directed"] is False
     assert relmat["StorageFormat"] == "Full"
+    for written in (sidecar, relmat):  # the rewire build that wrote the file
+        assert written["RewireBuild"] == rewire._core.build_info()
 
     # Unchanged runs are skipped; their files are rewritten only when missing or stale.
     (folder / f"{stem}_meas-PearsonCorrelation_desc-denoised_relmat.tsv").unlink()

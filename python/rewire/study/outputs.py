@@ -107,6 +107,13 @@ def _write_json(path: str, data: dict) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def _build() -> dict:
+    """Provenance of the rewire build writing the file (rewire._core.build_info: version, kernel variant,
+    compiler, flags); the store keeps the same per run, as computed."""
+    from .. import _core
+    return dict(_core.build_info())
+
+
 def _number(value: float) -> Optional[float]:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -145,7 +152,7 @@ def write_measures(out_dir: str, entities: Mapping[str, str], atlas: str, names:
         _write_table(paths["relmat"][kind], matrix, names)
         sidecar = {"Measure": measure, "MeasureDescription": description, "Weighted": True, "Directed": False,
                    "ValidDiagonal": True, "StorageFormat": "Full",
-                   "NonNegative": "", "Code": f"rewire {version}", "Sources": [source]}
+                   "NonNegative": "", "Code": f"rewire {version}", "RewireBuild": _build(), "Sources": [source]}
         sidecar.update((extra or {}).get(kind, {}))
         _write_json(paths["relmat_json"][kind], sidecar)
 
@@ -175,5 +182,6 @@ def write_run(out_dir: str, entities: Mapping[str, str], atlas: str, atlas_path:
         "Atlas": os.path.abspath(atlas_path),
         "Sources": [source],
         "Fingerprint": record.fingerprint,
+        "RewireBuild": _build(),
     })
     return paths
