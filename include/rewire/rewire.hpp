@@ -2,6 +2,7 @@
 #pragma once
 
 // core: the data layout, errors, threads, version.
+#include "rewire/core/checked.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/core/parallel.hpp"
 #include "rewire/core/types.hpp"

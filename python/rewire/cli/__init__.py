@@ -48,8 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return importlib.import_module(f".{args.module}", __name__).run(args)
     except (ValueError, OSError, FloatingPointError) as error:
-        print(f"rewire {args.verb}: error: {error}", file=sys.stderr)
-        return 1
+        return _fail(args.verb, str(error))
+    except MemoryError as error:  # std::bad_alloc from C++ arrives as MemoryError
+        return _fail(args.verb, f"out of memory ({error or 'an allocation failed'}): the inputs need more "
+                                "memory than this process may use")
     except KeyboardInterrupt:
         print(f"rewire {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not bad input: still one line, with the exception's type to report
+        return _fail(args.verb, f"internal error, please report it: {type(error).__name__}: {error}")
+
+
+def _fail(verb: str, message: str) -> int:
+    """Prints the one line a failed command leaves on stderr (the message's own line breaks folded) and
+    returns the exit status 1."""
+    print(f"rewire {verb}: error: " + " ".join(message.split()), file=sys.stderr)
+    return 1
