@@ -66,8 +66,8 @@ void regressors(const std::vector<const Picked*>& columns, const std::string& pa
             }
             if (std::isinf(value)) {
                 throw InvalidInput(path + ": column '" + p.name + "' is " + (value > 0 ? "inf" : "-inf") +
-                                   " at frame " + std::to_string(t) + " (0-based; line " + std::to_string(t + 2) +
-                                   " of the file); confounds must be finite");
+                                   " at frame " + std::to_string(t) + " (0-based row of the table); confounds must be "
+                                   "finite");
             }
         }
     }
