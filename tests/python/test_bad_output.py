@@ -83,7 +83,7 @@ def test_extract_output_place_is_checked_before_the_extraction(tmp_path, study_i
 def test_every_output_verb_checks_its_place_first(tmp_path):
     """connectivity, delta and stats refuse a folder as -o before reading their (here missing) inputs."""
     for verb, args in (("connectivity", ["missing.tsv"]), ("delta", ["missing.h5"]),
-                       ("stats", ["missing.h5", "--design", "group"])):
+                       ("stats", ["missing.h5"])):
         output = tmp_path / ("out.tsv" if verb != "stats" else "out.npz")
         output.mkdir()
         one_line_error(run_cli(verb, *args, "-o", output), verb, output, "is a folder")
@@ -159,3 +159,27 @@ def test_nifti_writer_on_a_full_disk_leaves_no_part_file(tmp_path):
         for name in names:
             if name.endswith(".nii.gz"):
                 assert np.isfinite(nib.load(os.path.join(root, name)).get_fdata()).all()
+
+
+def test_sigterm_while_writing_leaves_no_part_file(tmp_path):
+    """SIGTERM (a scheduler's time limit) while an image is being written: the command stops with one line
+    and status 143, and the image being written is removed rather than left as `*.part`."""
+    import signal
+    import sys
+    import time
+
+    from conftest import REWIRE_PATH, ROOT
+
+    out = tmp_path / "sim"
+    env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
+    child = subprocess.Popen([sys.executable, "-m", "rewire.cli", "simulate", os.fspath(out), "--subjects", "2",
+                              "--timepoints", "300", "-q"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not leftovers(out) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert leftovers(out), "no file was being written: the simulation ended or never started"
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 143, stderr
+    assert stderr.strip() == "rewire simulate: terminated"
+    assert leftovers(out) == []
