@@ -367,7 +367,7 @@ def test_filter_cut_off_far_below_nyquist(files):
     with pytest.raises(ValueError, match=r"low-pass cut-off 0.08 Hz is 1.6\d*e-31 of the Nyquist frequency"):
         rewire.clean(files["data"][0, 0].T, low_pass=0.08, t_r=1e-30)
     result = run_cli("extract", files["bold"], "--atlas", files["atlas"], "-o", files["dir"] / "out.tsv",
-                     "--low-pass", "0.08", "--t-r", "1e-30")
+                     "--low-pass", "0.08", "--t-r", "1e-30", "-q")
     (line,) = result.stderr.strip().splitlines()
     assert result.returncode == 1 and "bold.nii.gz" in line and "Nyquist" in line and "t_r" in line, line
 
@@ -405,7 +405,7 @@ def test_confounds_with_other_rows_than_volumes(fmriprep, tmp_path):
 def test_non_finite_confound_named_by_column_and_row(fmriprep, value):
     confounds = pathlib.Path(fmriprep["confounds"])
     table = pd.read_csv(confounds, sep="\t")
-    table.loc[7, "trans_x"] = value
+    table.loc[7, "trans_x"] = float(value)
     table.to_csv(confounds, sep="\t", index=False, na_rep="n/a")
     pattern = (r"column 'trans_x' is n/a at frame 7" if value == "nan" else
                rf"column 'trans_x' is {value} at frame 7 \(0-based row of the table\)")

@@ -85,7 +85,7 @@ def test_every_output_verb_checks_its_place_first(tmp_path):
     for verb, args in (("connectivity", ["missing.tsv"]), ("delta", ["missing.h5"]),
                        ("stats", ["missing.h5"])):
         output = tmp_path / ("out.tsv" if verb != "stats" else "out.npz")
-        output.mkdir()
+        output.mkdir(exist_ok=True)
         one_line_error(run_cli(verb, *args, "-o", output), verb, output, "is a folder")
 
 
