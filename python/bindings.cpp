@@ -2,6 +2,8 @@
 // Every call that touches files or loops over data releases the GIL.
 #include "bindings.hpp"
 
+#include <filesystem>
+
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
@@ -128,6 +130,8 @@ PYBIND11_MODULE(_core, m) {
             PyErr_SetString(PyExc_OSError, e.what());
         } catch (const rewire::NumericalError& e) {
             PyErr_SetString(PyExc_FloatingPointError, e.what());
+        } catch (const std::filesystem::filesystem_error& e) {  // names the path and the system's reason
+            PyErr_SetString(PyExc_OSError, e.what());
         }
     });
 

@@ -1,8 +1,9 @@
 // rewire — umbrella header: everything a C++ pipeline needs, layer by layer (docs/architecture.md).
 #pragma once
 
-// core: the data layout, errors, threads, kernel variant, provenance, version.
+// core: the data layout, errors, checked sizes, threads, kernel variant, provenance, version.
 #include "rewire/core/build_info.hpp"
+#include "rewire/core/checked.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/core/kernel_variant.hpp"
 #include "rewire/core/parallel.hpp"

@@ -36,6 +36,49 @@ def atomic_write(path: PathLike, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+def check_output_file(path: PathLike) -> None:
+    """Refuses, before any work is done, an output file that could not be written: ``path`` is a folder,
+    its folder does not exist (or is not a folder), or no file can be created there (read-only file
+    system, no permission). Raises OSError naming the path and the reason; creates nothing."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder; the output must be a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        raise FileNotFoundError(f"{path}: folder {folder} does not exist")
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f"{path}: {folder} is not a folder")
+    _check_can_create(folder, path)
+
+
+def check_output_folder(folder: PathLike) -> None:
+    """Refuses, before any work is done, an output folder that could not receive files: it is a file, or
+    the folder (or, when it is to be created, its nearest existing parent) does not accept new files.
+    Raises OSError naming the folder and the reason; creates nothing."""
+    folder = os.fspath(folder)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(f"{folder}: is a file, not a folder")
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(f"{folder}: {existing} is not a folder")
+    _check_can_create(existing, folder)
+
+
+def _check_can_create(folder: str, output: str) -> None:
+    """Creates and removes an empty hidden file in ``folder``: the one test that every file system, mount
+    option and permission (also for root, whom permissions do not stop) answers truly."""
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".rewire-write-test.", dir=folder)
+    except OSError as error:
+        refused = type(error)(f"{output}: cannot write in {folder}: {error.strerror or error}")
+        refused.errno = error.errno
+        raise refused from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
 def write_text(path: PathLike, text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_write(path) as handle:

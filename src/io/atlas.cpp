@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -285,6 +286,14 @@ Atlas Atlas::from_labels(const std::string& image_path, const std::string& label
         if (!std::isfinite(value) || value != std::floor(value)) {
             throw InvalidInput(image_path + ": label atlas contains the non-integer value " +
                                std::to_string(value) + "; labels must be integers (is this a probabilistic map?)");
+        }
+        // 2^63 is exact in double; a label at or beyond it has no int64 value (the cast would be undefined
+        // and merge such labels into one region).
+        if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0)) {
+            char shown[32];
+            std::snprintf(shown, sizeof shown, "%g", value);
+            throw InvalidInput(image_path + ": label atlas contains the value " + shown +
+                               ", beyond the range of 64-bit integer labels (±9.2e18); is the image a label atlas?");
         }
         if (value != 0.0) {
             present.insert(static_cast<std::int64_t>(value));

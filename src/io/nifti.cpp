@@ -13,9 +13,11 @@
 #include <type_traits>
 
 #include <Eigen/Geometry>
+#include <Eigen/SVD>
 #include <zlib.h>
 
 #include "byte_source.hpp"
+#include "rewire/core/checked.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/io/atomic_file.hpp"
 
@@ -84,7 +86,7 @@ Affine qform_affine(double b, double c, double d, const std::array<double, 8>& p
     if (norm2 >= std::numeric_limits<double>::epsilon()) {
         rotation = Eigen::Quaterniond(q.coeffs() / std::sqrt(norm2)).toRotationMatrix();
     }
-    const double qfac = pixdim[0] < 0 ? -1.0 : 1.0;
+    const double qfac = pixdim[0] == -1.0 ? -1.0 : 1.0;  // nibabel sets any other qfac to 1
     const Eigen::Vector3d zooms(pixdim[1], pixdim[2], pixdim[3] * qfac);
     Affine affine = Affine::Identity();
     affine.topLeftCorner<3, 3>() = rotation * zooms.asDiagonal();
@@ -101,6 +103,43 @@ Affine fallback_affine(const std::array<std::int64_t, 3>& dims, const std::array
         affine(axis, 3) = -(static_cast<double>(dims[axis]) - 1.0) / 2.0 * zooms[axis];
     }
     return affine;
+}
+
+/// nibabel's header fixes on loading (Nifti1Header.check_fix, _chk_pixdims): zero voxel sizes become
+/// 1 and negative ones their absolute value, so that geometry and affine match nibabel's img.affine.
+void fix_voxel_sizes(std::array<double, 8>& pixdim) {
+    for (int axis = 1; axis <= 3; ++axis) {
+        pixdim[axis] = pixdim[axis] == 0.0 ? 1.0 : std::abs(pixdim[axis]);
+    }
+}
+
+/// The rank of the sform's 3 × 3 part when it cannot map voxels onto 3D space (all zero, or axes that
+/// are parallel or lie in a plane), else nothing. nibabel reads such a header; nilearn fails on it, and
+/// every region would be empty. Axes a million times shorter than the longest are as degenerate: no
+/// scanner grid is that anisotropic, and float32 srow rows of a singular matrix are rarely exactly so.
+std::optional<int> degenerate_rank(const Affine& affine) {
+    const Eigen::Vector3d singular = Eigen::JacobiSVD<Eigen::Matrix3d>(affine.topLeftCorner<3, 3>()).singularValues();
+    const int rank = static_cast<int>((singular.array() > singular[0] * 1e-6).count());
+    if (singular[0] > 0.0 && rank == 3)
+        return std::nullopt;
+    return singular[0] > 0.0 ? rank : 0;
+}
+
+/// Refuses dims whose voxel count, bytes in memory (as float64) or end of data do not fit 64 bits: a
+/// corrupt NIfTI-2 header (dim[1] = 2^62) would otherwise wrap round to a small size, pass the file-size
+/// check and reach an allocation.
+void check_sizes(const NiftiHeader& h, const std::string& path) {
+    const ImageGeometry& g = h.geometry;
+    const auto in_memory = checked_product({g.dims[0], g.dims[1], g.dims[2], g.volumes,
+                                            std::int64_t{sizeof(double)}});
+    const auto in_file = checked_product({g.dims[0], g.dims[1], g.dims[2], g.volumes,
+                                          std::int64_t{bytes_per_voxel(h.datatype)}});
+    if (!in_memory || !in_file || !checked_sum(h.vox_offset, *in_file)) {
+        std::ostringstream message;
+        message << path << ": header dims " << g.dims[0] << "x" << g.dims[1] << "x" << g.dims[2] << "x"
+                << g.volumes << " describe more than 2^63 bytes of voxel data: the header is corrupt";
+        throw InvalidInput(message.str());
+    }
 }
 
 double seconds_per_time_unit(int xyzt_units) {
@@ -205,12 +244,14 @@ NiftiHeader decode_header(const unsigned char* raw, int size, bool swapped, cons
         h.scl_inter = 0.0;
     }
 
+    fix_voxel_sizes(h.pixdim);
     ImageGeometry& g = h.geometry;
     for (int axis = 0; axis < 3; ++axis) {
         g.dims[axis] = axis + 1 <= ndim ? h.dim[axis + 1] : 1;
         g.voxel_size[axis] = h.pixdim[axis + 1];
     }
     g.volumes = ndim >= 4 ? h.dim[4] : 1;
+    check_sizes(h, path);
     g.tr = ndim >= 4 ? h.pixdim[4] * seconds_per_time_unit(h.xyzt_units) : 0.0;
     if (h.sform_code > 0) {
         g.affine = Affine::Identity();
@@ -218,6 +259,13 @@ NiftiHeader decode_header(const unsigned char* raw, int size, bool swapped, cons
             for (int j = 0; j < 4; ++j) {
                 g.affine(i, j) = srow[i][j];
             }
+        }
+        if (const auto rank = degenerate_rank(g.affine); rank && g.affine.allFinite()) {
+            throw InvalidInput(path + ": the sform (sform_code " + std::to_string(h.sform_code) + ") is degenerate: " +
+                               (*rank == 0 ? std::string("its rotation and zooms are all zero")
+                                           : "its 3x3 part has rank " + std::to_string(*rank)) +
+                               ", so voxels do not map onto 3D space; fix srow_x/y/z, or set sform_code to 0 "
+                               "to use the qform");
         }
     } else if (h.qform_code > 0) {
         const double threshold = h.version == 1 ? -3.0 * std::numeric_limits<float>::epsilon()

@@ -14,6 +14,21 @@ namespace {
 
 constexpr float kEps32 = std::numeric_limits<float>::epsilon();
 
+/// Cut-offs below this fraction of the Nyquist frequency are refused: the Butterworth sections become
+/// singular (scipy's sosfilt_zi fails near 3e-9 at order 5), and a cut-off whose period is a million
+/// frames is longer than any scan, so the TR or the cut-off is wrong (a header's pixdim[4] = 1e-30).
+constexpr double kMinNormalisedCutoff = 1e-6;
+
+/// Throws InvalidInput when a positive cut-off is too far below Nyquist to filter with.
+void check_normalised(const char* band, double freq, double nyquist, double t_r) {
+    if (freq > 0.0 && freq / nyquist < kMinNormalisedCutoff) {
+        throw InvalidInput(std::string("clean: the ") + band + "-pass cut-off " + repr(freq) + " Hz is " +
+                           repr(freq / nyquist) + " of the Nyquist frequency (" + repr(nyquist) + " Hz at t_r " +
+                           repr(t_r) + " s), below the " + repr(kMinNormalisedCutoff) +
+                           " a filter can be built with: check t_r (the header's pixdim[4]) and the cut-off");
+    }
+}
+
 /// nilearn's _check_wn: a cut-off at or above Nyquist is moved just below it, a negative one to ε.
 //
 // nilearn's EPS is a numpy float32, so under numpy's promotion rules (NEP 50) both replacements are
@@ -108,10 +123,14 @@ Plan make_plan(const CleanOptions& options, bool has_confounds, Warnings& warnin
             const double rate = 1.0 / *options.t_r;
             const double nyquist = rate * 0.5;
             std::optional<double> high = options.high_pass, low = options.low_pass;
-            if (high)
+            if (high) {
+                check_normalised("high", *high, nyquist, *options.t_r);
                 high = check_wn("high", *high, nyquist, warnings);
-            if (low)
+            }
+            if (low) {
+                check_normalised("low", *low, nyquist, *options.t_r);
                 low = check_wn("low", *low, nyquist, warnings);
+            }
             if (high && low && *high == *low) {
                 warnings.add(
                     "Signals are returned unfiltered because band-pass critical frequencies are equal. "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import signal
 import subprocess
 import sys
 import warnings
@@ -143,12 +145,20 @@ REWIRE_PATH = os.path.dirname(os.path.dirname(os.path.abspath(rewire.__file__)))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_cli(*args, timeout=300):
+def run_cli(*args, timeout=300, limits=None, prefix=()):
     """The command line as a user runs it: a fresh interpreter, `python -m rewire.cli`, importing the
-    same rewire as the tests."""
+    same rewire as the tests. `limits` ({resource.RLIMIT_AS: bytes, ...}) are set in the child before it
+    starts, with SIGXFSZ ignored, so that a write past RLIMIT_FSIZE fails with EFBIG as on a full disk;
+    `prefix` is a command the interpreter runs under (see read_only_prefix)."""
     env = dict(os.environ, PYTHONPATH=REWIRE_PATH)
-    return subprocess.run([sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT)
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        for which, value in (limits or {}).items():
+            resource.setrlimit(which, (value, value))
+
+    return subprocess.run([*prefix, sys.executable, "-m", "rewire.cli", *map(os.fspath, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=ROOT, preexec_fn=limit if limits else None)
 
 
 def text(value):

@@ -579,3 +579,35 @@ def test_a_new_store_appears_only_with_its_header(copy, tmp_path):
     assert summary.ok and not (tmp_path / "cohort.h5.part").exists()
     with h5py.File(output, "r") as f:
         assert text(f.attrs["format"]) == "rewire-cohort"
+
+
+# ------------------------------------------------------------------ links and broken files
+
+
+def test_symlinked_subject_folders_are_followed_and_link_loops_read_once(study, copy, tmp_path):
+    """A study assembled from links (a subject stored elsewhere, a link back up the tree) is discovered
+    exactly as the plain folder: every run once, nothing skipped, no endless walk."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(os.path.join(copy, "sub-02"), elsewhere / "sub-02")
+    os.symlink(elsewhere / "sub-02", os.path.join(copy, "sub-02"))
+    os.symlink(copy, os.path.join(copy, "sub-01", "loop"))  # sub-01/loop/sub-01/loop/... without the guard
+    expected = [(run.subject, run.session, os.path.basename(run.bold)) for run in discover(study[0]).runs]
+    found = [(run.subject, run.session, os.path.basename(run.bold)) for run in discover(copy).runs]
+    assert found == expected and len(found) == len(RUNS)
+    summary = rewire.run_study(copy, str(tmp_path / "cohort.h5"), AAL, subjects=["02"])
+    assert sorted(summary.processed) == [("sub-02", "post"), ("sub-02", "pre")] and summary.ok
+
+
+def test_a_dangling_bold_link_fails_its_run_only(copy, tmp_path):
+    bold = paths(copy, "sub-01", "post")["bold"]
+    os.remove(bold)
+    os.symlink(tmp_path / "gone" / os.path.basename(bold), bold)
+    result = run_cli("run", copy, "-o", tmp_path / "cohort.h5", "--atlas", AAL, "--subjects", "01")
+    assert result.returncode == 1, result.stderr
+    assert "processed  1" in result.stdout and "failed  1" in result.stdout
+    line = next(line for line in result.stdout.splitlines() if "FAILED" in line)
+    assert "sub-01 post" in line and bold in line and "symbolic link" in line and "does not exist" in line
+    assert "Traceback" not in result.stderr
+    with rewire.Cohort.open(tmp_path / "cohort.h5") as cohort:
+        assert cohort.runs == [("sub-01", "pre")]

@@ -2,7 +2,9 @@
 //
 // The header is parsed by rewire (NIfTI-1 and NIfTI-2, either byte order) and the affine follows
 // nibabel's rules (sform when sform_code > 0, else qform when qform_code > 0, else the pixdim-based
-// fallback), so that geometry().affine equals nibabel's img.affine. Voxel data of `.nii.gz` files is
+// fallback, with the voxel sizes nibabel fixes on loading: zero → 1, negative → absolute value), so that
+// geometry().affine equals nibabel's img.affine. Headers nothing could use are refused: dims whose size
+// does not fit 64 bits (checked before any allocation) and a degenerate sform (rank below 3). Voxel data of `.nii.gz` files is
 // inflated with ISA-L (`isal_inflate`), about 2.5× faster than zlib here, in a single forward pass:
 // memory does not grow with the number of volumes.
 #pragma once
@@ -51,7 +53,7 @@ struct NiftiHeader {
 };
 
 /// Reads and validates the header of `path` (.nii or .nii.gz). Throws IoError / InvalidInput naming
-/// the file and the field at fault.
+/// the file and the field at fault (a size that overflows, a degenerate sform, ...).
 NiftiHeader read_nifti_header(const std::string& path);
 
 /// Streams the voxel data of a NIfTI file, one volume at a time, in one forward pass.

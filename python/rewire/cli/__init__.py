@@ -6,7 +6,9 @@ module of the verb that runs (``rewire.cli.<verb>``, whose ``run(args)`` returns
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 import time
 
 from .parser import build_parser
@@ -39,17 +41,45 @@ class Progress:
             self.stream.write(text + "\n")
         self.stream.flush()
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's time limit, `kill`), raised in the main thread like KeyboardInterrupt, so that
+    every ``finally`` runs and every file being written is removed instead of left as ``*.part``."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "module", None):
         parser.print_help(sys.stderr)
         return 2
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return importlib.import_module(f".{args.module}", __name__).run(args)
     except (ValueError, OSError, FloatingPointError) as error:
-        print(f"rewire {args.verb}: error: {error}", file=sys.stderr)
-        return 1
+        return _fail(args.verb, str(error))
+    except MemoryError as error:  # std::bad_alloc from C++ arrives as MemoryError
+        return _fail(args.verb, f"out of memory ({error or 'an allocation failed'}): the inputs need more "
+                                "memory than this process may use")
     except KeyboardInterrupt:
         print(f"rewire {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"rewire {args.verb}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except Exception as error:  # a bug, not bad input: still one line, with the exception's type to report
+        return _fail(args.verb, f"internal error, please report it: {type(error).__name__}: {error}")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(verb: str, message: str) -> int:
+    """Prints the one line a failed command leaves on stderr (the message's own line breaks folded) and
+    returns the exit status 1."""
+    print(f"rewire {verb}: error: " + " ".join(message.split()), file=sys.stderr)
+    return 1

@@ -5,11 +5,12 @@ import sys
 
 import numpy as np
 
-from .._files import write_table
+from .._files import check_output_file, write_table
 from ..connectivity import connectivity, fisher_z
 
 
 def run(args) -> int:
+    check_output_file(args.output)
     with open(args.timeseries, encoding="utf-8") as tsv:
         names = tsv.readline().rstrip("\n").split("\t")
     signals = np.loadtxt(args.timeseries, delimiter="\t", skiprows=1, ndmin=2)

@@ -7,7 +7,7 @@ from typing import List
 import numpy as np
 
 from .. import _core
-from .._files import write_table
+from .._files import check_output_file, write_table
 from ..cohort import Cohort, delta
 from ..connectivity import edge_nodes
 
@@ -29,6 +29,7 @@ def write_delta(path: str, subjects: List[str], deltas: np.ndarray, names: List[
 def run(args) -> int:
     if not args.output.endswith((".tsv", ".h5", ".hdf5")):
         raise ValueError(f"{args.output}: output must end in .tsv or .h5")
+    check_output_file(args.output)
     with Cohort.open(args.store) as cohort:
         deltas, participants = delta(cohort, post=args.post, pre=args.pre, kind=args.kind.replace("_", " "),
                                      fisher_z=args.fisher_z)

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 
 from . import Progress
-from .._files import write_table
-from ..images import Atlas, extract, read_header
+from .._files import check_output_file, write_table
+from ..images import Atlas, extract
 from ..study.options import StudyOptions
-from ..study.run import clean_run, run_confounds
+from ..study.run import clean_run, repetition_time, run_confounds
 
 
 def study_options(args) -> StudyOptions:
@@ -22,6 +22,7 @@ def study_options(args) -> StudyOptions:
 
 
 def run(args) -> int:
+    check_output_file(args.output)  # before the extraction, which is the long part
     atlas = Atlas.from_maps(args.atlas) if args.maps else Atlas.from_file(args.atlas, args.labels)
     if args.fd_threshold is not None and args.strategy is None:
         raise ValueError("--fd-threshold needs --strategy (e.g. scrubbing)")
@@ -30,6 +31,7 @@ def run(args) -> int:
     if not args.clean and given:
         raise ValueError(f"--no-clean writes the raw region means; drop {', '.join(given)}")
     options = study_options(args)
+    t_r = repetition_time(args.bold, options, args.t_r) if args.clean else None  # a bad header fails at once
     confounds = sample_mask = None
     if args.clean and options.strategy is not None:  # before the extraction: a missing confounds file fails fast
         from ..confounds import find_confounds_file
@@ -44,9 +46,8 @@ def run(args) -> int:
     signals, coverage = extract(args.bold, atlas, args.mask, return_coverage=True, threads=args.threads,
                                 progress=progress)
     if args.clean:
-        t_r = args.t_r if args.t_r is not None else float(read_header(args.bold)["tr"])
         data = np.isfinite(signals).all(axis=0)  # regions without data stay NaN columns
-        cleaned = clean_run(signals[:, data], confounds, sample_mask, t_r, options, args.threads)
+        cleaned = clean_run(signals[:, data], confounds, sample_mask, t_r, options, args.threads, source=args.bold)
         signals = np.full((cleaned.shape[0], signals.shape[1]), np.nan)
         signals[:, data] = cleaned
     write_table(args.output, signals, atlas.names)

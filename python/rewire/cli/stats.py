@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _core
 from .. import stats as rs
-from .._files import atomic_write
+from .._files import atomic_write, check_output_file
 from ..connectivity import edge_nodes
 from . import Progress
 
@@ -239,6 +239,10 @@ def _blocks(spec: Optional[str], participants: Optional[str], design_spec: str, 
 
 
 def run(args) -> int:
+    output = args.output if args.output.endswith((".npz", ".h5", ".hdf5")) else args.output + ".npz"
+    tsv = args.tsv or os.path.splitext(output)[0] + "_edges.tsv"
+    for path in (output, tsv):  # before the permutations: a bad output place fails at once
+        check_output_file(path)
     selection = StoreSelection(kind=args.kind, session=args.session, pre=args.pre, post=args.post,
                                fisher_z=args.fisher_z)
     study = read_study(args.study, args.names, selection)
@@ -300,9 +304,7 @@ def run(args) -> int:
     parameters = {key: value for key, value in vars(args).items() if key != "module"}
     parameters.update(version=_core.__version__, date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                       command=" ".join(["rewire"] + sys.argv[1:]), design_columns=columns)
-    output = args.output if args.output.endswith((".npz", ".h5", ".hdf5")) else args.output + ".npz"
     _write_results(output, arrays, study.names, json.dumps(parameters, default=str))
-    tsv = args.tsv or os.path.splitext(output)[0] + "_edges.tsv"
     with atomic_write(tsv) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
     print(summary, file=sys.stderr)

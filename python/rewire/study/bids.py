@@ -74,13 +74,21 @@ def discover(root: str, *, task: Optional[str] = None, space: Optional[str] = No
     """Preprocessed BOLD runs under ``root`` matching the filters, sorted by subject, session, run.
 
     ``subjects`` may be given with or without the ``sub-`` prefix. Several runs of one session get
-    session labels ``<ses>_run-<N>``.
+    session labels ``<ses>_run-<N>``. Symbolic links to folders are followed (a study assembled from
+    links to subjects stored elsewhere); a folder reached twice (a link loop, or two names for one
+    folder) is read once. A BOLD file that is a broken link is still listed: it fails as one run.
     """
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: derivatives folder does not exist")
     wanted = None if subjects is None else {s if s.startswith("sub-") else "sub-" + s for s in subjects}
     found = Discovery()
-    for folder, dirs, files in os.walk(root):
+    walked = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in walked:
+            dirs[:] = []  # do not descend again: this is what stops a loop of links
+            continue
+        walked.add(real)
         dirs.sort()
         for name in sorted(files):
             if not _BOLD.search(name) or not name.startswith("sub-"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 import zlib
@@ -19,6 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core
+from .._files import check_output_file, check_output_folder
 from ..images import Atlas, extract, read_header
 from .bids import BoldRun, discover
 from .options import DEFAULT_WORKERS, KINDS, StudyOptions
@@ -50,9 +52,32 @@ def _fingerprint(run: BoldRun, options_json: str) -> str:
     digest = hashlib.sha256(options_json.encode())
     for path in (run.bold, run.mask, run.confounds):
         if path:
+            if os.path.islink(path) and not os.path.exists(path):
+                raise FileNotFoundError(f"{path}: a symbolic link to {os.readlink(path)}, which does not exist")
             stat = os.stat(path)
             digest.update(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+#: Repetition times (s) a header may state. Outside this range pixdim[4] is a placeholder (0, 1e-30, ...),
+#: not a scanner's TR, and a filter built on it would be meaningless.
+PLAUSIBLE_TR = (1e-3, 1e3)
+
+
+def repetition_time(bold: str, options: StudyOptions, given: Optional[float] = None) -> Optional[float]:
+    """The TR (s) cleaning uses for ``bold``: ``given`` (``--t-r``), else the header's pixdim[4] in its time
+    unit. When the header's TR is 0, not finite or outside PLAUSIBLE_TR: ValueError naming the file,
+    pixdim[4] and --t-r if the cleaning filters (the one step that needs a TR), else None (not needed)."""
+    if given is not None:
+        return float(given)
+    tr = float(read_header(bold)["tr"])
+    if math.isfinite(tr) and PLAUSIBLE_TR[0] <= tr <= PLAUSIBLE_TR[1]:
+        return tr
+    if not (options.low_pass or options.high_pass):
+        return None
+    raise ValueError(f"{bold}: the header's repetition time (pixdim[4]) is {tr:g} s, not a TR between "
+                     f"{PLAUSIBLE_TR[0]:g} and {PLAUSIBLE_TR[1]:g} s, and filtering needs the TR: fix pixdim[4], "
+                     f"or give the TR with --t-r")
 
 
 class Excluded(Exception):
@@ -100,8 +125,8 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
                                 f"(*_desc-confounds_timeseries.tsv), but strategy {options.strategy!r} needs one")
     mask = run.mask if options.use_mask else None
     # The extraction inflates on a thread of its own besides its reducers: both come out of the share.
+    tr = repetition_time(run.bold, options)  # before the extraction: a bad header fails at once
     signals, coverage = extract(run.bold, atlas, mask, return_coverage=True, threads=max(1, threads - 1))
-    tr = read_header(run.bold)["tr"]
     empty = [atlas.names[i] for i in np.flatnonzero(coverage == 0)]
     if empty:
         raise ValueError(f"{run.bold}: {len(empty)} region(s) have no voxels with data in this run "
@@ -113,7 +138,7 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
     reason = qc_exclusion(options, mean_fd, kept)
     if reason is not None:
         raise Excluded(reason)
-    cleaned = clean_run(signals, confounds, sample_mask, tr, options, threads)
+    cleaned = clean_run(signals, confounds, sample_mask, tr, options, threads, source=run.bold)
     record = _core.RunRecord()
     record.subject = run.subject
     record.session = run.session
@@ -127,7 +152,7 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
     record.timeseries = cleaned
     record.sample_mask = list(range(frames_total)) if sample_mask is None else [int(i) for i in sample_mask]
     record.coverage = coverage
-    record.tr = float(tr)
+    record.tr = 0.0 if tr is None else float(tr)  # 0: unknown
     record.mean_fd = mean_fd
     record.mean_dvars = mean_dvars
     record.frames_total = frames_total
@@ -143,23 +168,39 @@ def process_run(run: BoldRun, atlas: Atlas, options: StudyOptions, options_json:
 
 def run_confounds(bold: str, options: StudyOptions):
     """``(confounds, sample_mask)`` of one run by the options' strategy, as :func:`rewire.load_confounds`
-    returns them; ``(None, None)`` without a strategy."""
+    returns them; ``(None, None)`` without a strategy. A confounds file whose rows are not the BOLD's
+    volumes raises ValueError naming both files and both counts."""
     if options.strategy is None:
         return None, None
     from ..confounds import load_confounds
 
-    return load_confounds(bold, strategy=options.strategy, **options.strategy_options)
+    confounds, sample_mask = load_confounds(bold, strategy=options.strategy, **options.strategy_options)
+    shape = read_header(bold)["shape"]
+    path = _core.confounds_file_beside(bold)  # the file load_confounds read
+    rows = np.asarray(_core.read_confounds_table(path).values).shape[0]
+    if len(shape) == 4 and rows != shape[3]:
+        raise ValueError(f"{path}: {rows} rows, but {bold} has {shape[3]} volumes: the confounds file "
+                         f"belongs to another run, or one of them is cut short")
+    return confounds, sample_mask
 
 
-def clean_run(signals, confounds, sample_mask, tr: float, options: StudyOptions, threads: int) -> np.ndarray:
+def clean_run(signals, confounds, sample_mask, tr: Optional[float], options: StudyOptions, threads: int,
+              source: str = "") -> np.ndarray:
     """One run's region signals cleaned by the options (``rewire run`` and ``rewire extract`` both clean
-    this way): Butterworth filtering only when a cut-off is given."""
+    this way): Butterworth filtering only when a cut-off is given. ``source`` (the BOLD file) is put in
+    front of an error's message."""
     from ..signal import clean
 
     matrix = None if confounds is None else np.asarray(confounds, dtype=float)
-    return clean(signals, detrend=options.detrend, standardize=options.standardize, confounds=matrix,
-                 sample_mask=sample_mask, filter=options.filter if (options.low_pass or options.high_pass) else False,
-                 low_pass=options.low_pass, high_pass=options.high_pass, t_r=tr, threads=threads)
+    try:
+        return clean(signals, detrend=options.detrend, standardize=options.standardize, confounds=matrix,
+                     sample_mask=sample_mask,
+                     filter=options.filter if (options.low_pass or options.high_pass) else False,
+                     low_pass=options.low_pass, high_pass=options.high_pass, t_r=tr, threads=threads)
+    except (ValueError, FloatingPointError) as error:
+        if not source or source in str(error):
+            raise
+        raise type(error)(f"{source}: {error}") from error
 
 
 @dataclass
@@ -237,6 +278,9 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = DEFAU
     study.validate()
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    check_output_file(output)  # before any work: a store that cannot be written fails at once
+    if bids_outputs is not None:
+        check_output_folder(bids_outputs)
     log = log or (lambda message: None)
     found = discover(derivatives, task=study.task, space=study.space, res=study.res, subjects=subjects)
     if not found.runs:
@@ -277,8 +321,13 @@ def run_study(derivatives: str, output: str, atlas: str, *, workers: int = DEFAU
         todo: List[BoldRun] = []
         excluded_before = {(subject, session) for subject, session, _ in store.excluded_runs()}
         for run in found.runs:
+            try:
+                current = _fingerprint(run, options_json)
+            except OSError as error:  # a dangling link, an unreadable file: this run fails, not the study
+                summary.failed.append((run.subject, run.session, _reason(error, run)))
+                continue
             fingerprint = store.fingerprint(run.subject, run.session)
-            if fingerprint == _fingerprint(run, options_json):
+            if fingerprint == current:
                 # Unchanged results, but the QC rules may have changed since they were stored.
                 mean_fd, frames_total, frames_censored = store.qc(run.subject, run.session)
                 reason = qc_exclusion(study, mean_fd, frames_total - frames_censored)

@@ -47,7 +47,8 @@ void sample_mask(const std::vector<const Picked*>& outliers, const std::string& 
 }
 
 /// The regressors into out.names / out.values, the first row's n/a copied from the second (derivatives
-/// have no value at the first frame); throws InvalidInput on n/a anywhere else.
+/// have no value at the first frame); throws InvalidInput on n/a anywhere else, and on an infinity
+/// anywhere (pandas reads "inf" as a number; regressing on it would make every cleaned signal NaN).
 void regressors(const std::vector<const Picked*>& columns, const std::string& path, Confounds& out) {
     const auto k = static_cast<Eigen::Index>(columns.size());
     out.values.resize(out.frames, k);
@@ -58,9 +59,15 @@ void regressors(const std::vector<const Picked*>& columns, const std::string& pa
         if (out.frames > 1 && std::isnan(out.values(0, j)))
             out.values(0, j) = out.values(1, j);
         for (std::int64_t t = 0; t < out.frames; ++t) {
-            if (std::isnan(out.values(t, j))) {
+            const double value = out.values(t, j);
+            if (std::isnan(value)) {
                 throw InvalidInput(path + ": column '" + p.name + "' is n/a at frame " + std::to_string(t) +
                                    " (0-based); only the first frame of a derivative column may be n/a");
+            }
+            if (std::isinf(value)) {
+                throw InvalidInput(path + ": column '" + p.name + "' is " + (value > 0 ? "inf" : "-inf") +
+                                   " at frame " + std::to_string(t) + " (0-based row of the table); confounds must be "
+                                   "finite");
             }
         }
     }

@@ -55,9 +55,11 @@ def stored_values(dtype, count, rng):
 
 
 def write(path, data, *, version, endian, dtype, sform=None, qform=None, slope=None, inter=None,
-          time_unit="sec", tr=2.0):
+          time_unit="sec", tr=2.0, pixdim=None):
     """Writes `data` (stored values) byte by byte from a nibabel header, so that the datatype, byte order,
-    scaling and transform codes are exactly those asked for (nib.save would choose its own scaling)."""
+    scaling and transform codes are exactly those asked for (nib.save would choose its own scaling).
+    `pixdim` (pixdim[0..3]) is written as given last: zero or negative voxel sizes and odd qfac values,
+    which nibabel's setters refuse and its reader fixes."""
     header = (nib.Nifti2Header if version == 2 else nib.Nifti1Header)(endianness=endian)
     header.set_data_dtype(dtype)
     header.set_data_shape(data.shape)
@@ -77,6 +79,8 @@ def write(path, data, *, version, endian, dtype, sform=None, qform=None, slope=N
     if slope is not None:
         header["scl_slope"] = slope
         header["scl_inter"] = inter
+    if pixdim is not None:
+        header["pixdim"][:4] = pixdim
     with nib.openers.ImageOpener(path, "wb") as out:
         header.write_to(out)
         out.write(np.asarray(data, dtype=header.get_data_dtype()).tobytes(order="F"))
@@ -103,6 +107,15 @@ def cases():
                          qform=OBLIQUE if transform == "qform" else None,
                          time_unit=unit, tr={"sec": 0.8, "msec": 720.0, "usec": 1.5e6}[unit],
                          slope=0.25, inter=3.0), SHAPE_3D if ndim == 3 else SHAPE_4D
+    # Voxel sizes nibabel fixes when it reads a header (zero → 1, negative → absolute value, a qfac other
+    # than ±1 → 1): the pixdim fallback and the qform must follow the fixed values.
+    for name, transform, pixdim in (("zero_none", None, (1.0, 0.0, 0.0, 0.0)),
+                                    ("negative_none", None, (1.0, -2.0, 0.0, 2.5)),
+                                    ("zero_qform", OBLIQUE, (-1.0, 2.0, 0.0, 3.0)),
+                                    ("odd_qfac_qform", OBLIQUE, (-0.5, 2.0, 3.0, 3.0))):
+        for version in (1, 2):
+            yield f"pixdim_{name}_v{version}.nii", dict(version=version, endian="<", dtype="int16", qform=transform,
+                                                        pixdim=pixdim), SHAPE_3D
 
 
 def main(out_dir):

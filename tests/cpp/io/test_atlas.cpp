@@ -104,6 +104,21 @@ TEST_CASE("bad atlases give clear errors", "[atlas][errors]") {
     REQUIRE_THROWS_WITH(Atlas::from_labels(dir.file("prob.nii.gz")),
                         Catch::Matchers::Contains("prob.nii.gz") && Catch::Matchers::Contains("non-integer"));
 
+    // Integer-valued floats beyond int64 (a float atlas holding 1e30 and 2e30) have no label value.
+    NiftiWriteOptions as_double;
+    as_double.datatype = NiftiDataType::float64;
+    std::vector<double> huge(static_cast<std::size_t>(g.voxels()), 1e30);
+    std::fill(huge.begin(), huge.begin() + 10, 2e30);
+    test::write_image(dir.file("huge.nii"), g, huge, as_double);
+    REQUIRE_THROWS_WITH(Atlas::from_labels(dir.file("huge.nii")),
+                        Catch::Matchers::Contains("huge.nii") && Catch::Matchers::Contains("2e+30") &&
+                            Catch::Matchers::Contains("beyond the range of 64-bit integer labels"));
+    std::fill(huge.begin(), huge.end(), -9223372036854775808.0);  // -2^63 is an int64
+    std::fill(huge.begin(), huge.begin() + 10, 4611686018427387904.0);  // 2^62
+    test::write_image(dir.file("wide.nii"), g, huge, as_double);
+    CHECK(Atlas::from_labels(dir.file("wide.nii")).values() ==
+          std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), std::int64_t{1} << 62});
+
     ImageGeometry maps = g;
     maps.volumes = 3;
     test::write_image(dir.file("maps.nii.gz"), maps, std::vector<double>(static_cast<std::size_t>(g.voxels() * 3), 0.2));

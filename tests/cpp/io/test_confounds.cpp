@@ -414,6 +414,14 @@ TEST_CASE("strategies that need absent or bad columns fail with the file and the
     nan_inside.write(path);
     CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::load_confounds(path); }),
                Catch::Contains("'csf' is n/a at frame 12"));
+    for (const double infinity : {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+        FakeTable inf_inside(30);
+        inf_inside.set("trans_x", 5, infinity);
+        inf_inside.write(path);
+        CHECK_THAT(message_of<rewire::InvalidInput>([&] { rewire::load_confounds(path); }),
+                   Catch::Contains(path) && Catch::Contains(std::string("'trans_x' is ") + (infinity > 0 ? "inf" : "-inf") +
+                                                            " at frame 5 (0-based row"));
+    }
 
     // A non-numeric column matters only when a strategy selects it.
     FakeTable good(30);

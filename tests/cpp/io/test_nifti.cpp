@@ -6,6 +6,8 @@
 #include <itkNiftiImageIO.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -135,7 +137,9 @@ TEST_CASE("files written by nibabel read as nibabel reads them", "[nifti][.nibab
             "v" + std::to_string(f.version) +
             (f.file.size() > 3 && f.file.substr(f.file.size() - 3) == ".gz" ? ".nii.gz" : ".nii"));
     }
-    CHECK(fixtures.size() == 76);
+    CHECK(fixtures.size() == 84);
+    CHECK(std::count_if(fixtures.begin(), fixtures.end(),
+                        [](const NibabelFixture& f) { return f.file.rfind("pixdim_", 0) == 0; }) == 8);
     CHECK(datatypes.size() == 8);
     CHECK(containers == std::set<std::string>{"v1.nii", "v1.nii.gz", "v2.nii", "v2.nii.gz"});
 
@@ -309,6 +313,73 @@ TEST_CASE("bad files give clear errors naming the file", "[nifti][errors]") {
         write_bytes(dir.file("short.nii"), bytes);
         CHECK_THAT(test::message_of<InvalidInput>([&] { NiftiStream(dir.file("short.nii")); }), Catch::Matchers::Contains("short.nii") && Catch::Matchers::Contains("header dims"));
     }
+}
+
+/// A NIfTI-2 uint8 file, no transform, whose header claims `dims` (dim[0] = 4), then 64 bytes of data.
+void write_nifti2_header(const std::string& path, const std::array<std::int64_t, 4>& dims) {
+    std::vector<char> bytes(540 + 4 + 64, 0);
+    auto put = [&bytes](std::size_t offset, auto value) { std::memcpy(bytes.data() + offset, &value, sizeof value); };
+    put(0, std::int32_t{540});
+    std::memcpy(bytes.data() + 4, "n+2\0\r\n\032\n", 8);
+    put(12, std::int16_t{2});  // uint8
+    put(14, std::int16_t{8});
+    put(16, std::int64_t{4});
+    for (int i = 1; i <= 7; ++i) {
+        put(16 + 8 * i, i <= 4 ? dims[i - 1] : std::int64_t{1});
+        put(104 + 8 * i, 1.0);
+    }
+    put(168, std::int64_t{544});
+    put(176, 1.0);
+    write_bytes(path, bytes);
+}
+
+TEST_CASE("header sizes that do not fit 64 bits are refused before any allocation", "[nifti][errors]") {
+    TempDir dir;
+    const std::int64_t big = std::int64_t{1} << 62;
+    const std::int64_t half = std::int64_t{1} << 32;
+    for (const auto& [dims, shown] : std::vector<std::pair<std::array<std::int64_t, 4>, std::string>>{
+             {{big, 1, 1, 1}, "4611686018427387904x1x1x1"},
+             {{half, half, 1, 1}, "4294967296x4294967296x1x1"},
+             {{1 << 20, 1 << 20, 1 << 20, 4}, "1048576x1048576x1048576x4"}}) {  // 2^62 bytes, 2^65 as float64
+        const std::string path = dir.file("huge.nii");
+        write_nifti2_header(path, dims);
+        CHECK_THAT(test::message_of<InvalidInput>([&] { read_nifti_header(path); }),
+                   Catch::Matchers::Contains("huge.nii: header dims " + shown + " describe more than 2^63 bytes"));
+        CHECK_THROWS_AS(NiftiStream(path), InvalidInput);
+        CHECK_THROWS_AS(read_nifti(path), InvalidInput);
+    }
+    // The largest claim that fits is still refused by the file's size, not by an allocation.
+    write_nifti2_header(dir.file("large.nii"), {1 << 20, 1 << 20, 1 << 19, 1});  // 2^59 voxels, 2^62 bytes as float64
+    CHECK_THAT(test::message_of<InvalidInput>([&] { NiftiStream(dir.file("large.nii")); }),
+               Catch::Matchers::Contains("but the file is 608 bytes long"));
+}
+
+TEST_CASE("a degenerate sform is refused naming the file", "[nifti][errors]") {
+    TempDir dir;
+    const ImageGeometry g = test::small_grid(4, 3, 2, 1);
+    test::write_image(dir.file("good.nii"), g, std::vector<double>(24, 1.0));
+    const auto good = read_bytes(dir.file("good.nii"));
+    auto set_srow = [&](const std::string& name, const float (&rows)[3][4]) {
+        auto bytes = good;
+        for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 4; ++j)
+                std::memcpy(bytes.data() + 280 + 16 * i + 4 * j, &rows[i][j], sizeof(float));
+        write_bytes(dir.file(name), bytes);
+        return dir.file(name);
+    };
+    const float zero[3][4] = {};
+    const float plane[3][4] = {{2, 0, 2, 1}, {0, 2, 2, 2}, {0, 0, 0, 3}};  // third axis = first + second
+    const float thin[3][4] = {{2, 0, 0, 1}, {0, 2, 0, 2}, {0, 0, 1e-7f, 3}};  // 2e7 times thinner
+    CHECK_THAT(test::message_of<InvalidInput>([&] { read_nifti_header(set_srow("zero.nii", zero)); }),
+               Catch::Matchers::Contains("zero.nii: the sform (sform_code 4) is degenerate: its rotation and zooms "
+                                         "are all zero"));
+    CHECK_THAT(test::message_of<InvalidInput>([&] { read_nifti_header(set_srow("plane.nii", plane)); }),
+               Catch::Matchers::Contains("plane.nii") && Catch::Matchers::Contains("rank 2"));
+    CHECK_THAT(test::message_of<InvalidInput>([&] { read_nifti_header(set_srow("thin.nii", thin)); }),
+               Catch::Matchers::Contains("thin.nii") && Catch::Matchers::Contains("rank 2"));
+    // An oblique, anisotropic sform (1 × 2 × 5 mm) is a grid like any other.
+    const float oblique[3][4] = {{0.8f, -1.2f, 0, 1}, {0.6f, 1.6f, 0, 2}, {0, 0, 5, 3}};
+    CHECK(read_nifti_header(set_srow("oblique.nii", oblique)).geometry.affine(2, 2) == 5.0);
 }
 
 TEST_CASE("NiftiWriter leaves no file behind when abandoned", "[nifti]") {

@@ -163,4 +163,17 @@ TEST_CASE("clean: bad input throws naming the parameter", "[signal][clean][error
     short_band.low_pass = 0.1;
     short_band.high_pass = 0.01;
     CHECK_THROWS_WITH(clean(x.topRows(30), short_band), Catch::Contains("needs more than padlen = 33"));
+    // A TR of 1e-30 s (a header's placeholder): 0.08 Hz is 1.6e-31 of Nyquist, a filter with singular
+    // sections (scipy: sosfilt_zi fails below about 3e-9); refused by name, not by the linear solver.
+    CleanOptions tiny_tr;
+    tiny_tr.low_pass = 0.08;
+    tiny_tr.t_r = 1e-30;
+    CHECK_THROWS_WITH(clean(x, tiny_tr), Catch::Contains("low-pass cut-off 0.08 Hz is 1.6") &&
+                                             Catch::Contains("of the Nyquist frequency") && Catch::Contains("t_r"));
+    CleanOptions slow_high;
+    slow_high.high_pass = 1e-8;  // 2e-8 of Nyquist at t_r 1 s
+    slow_high.t_r = 1.0;
+    CHECK_THROWS_WITH(clean(x, slow_high), Catch::Contains("high-pass cut-off 1e-08 Hz"));
+    slow_high.high_pass = 1e-5;  // 2e-5 of Nyquist: a narrow filter, but one that can be built
+    CHECK(clean(x, slow_high).allFinite());
 }
