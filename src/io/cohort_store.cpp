@@ -47,16 +47,24 @@ std::string damage_hint(const std::string& path) {
     return "the store is damaged: `rewire check " + path + "` lists the runs that are intact";
 }
 
-/// Bytes a commit may add to the file, generously: its arrays, a new chunk row (32 subjects) of every
-/// edge table it grows, and HDF5's metadata (object headers, B-tree nodes, heaps) for each object.
-std::uint64_t commit_bytes(const RunRecord& run) {
+/// Edge-table chunk shape: 32 subjects (rows) by up to 2048 edges, about 512 KB, so that a subject's row
+/// and an edge's column both read few chunks.
+constexpr hsize_t kEdgeChunkRows = 32;
+constexpr hsize_t kEdgeChunkColumns = 2048;
+
+/// Bytes a commit may add to the file, generously: its arrays, the new chunk rows of the edge tables it
+/// grows (`edge_rows_started`), and HDF5's metadata (object headers, B-tree nodes, heaps).
+std::uint64_t commit_bytes(const RunRecord& run, std::size_t edge_rows_started) {
     const std::uint64_t n = static_cast<std::uint64_t>(run.coverage.size());
     const std::uint64_t edges = n * (n - 1) / 2;
-    const std::uint64_t text = run.fingerprint.size() + run.inputs.size() + run.checksums.size() + 1024;
-    std::uint64_t arrays = 8 * (static_cast<std::uint64_t>(run.timeseries.size()) + run.sample_mask.size() + n);
-    for (std::size_t k = 0; k < run.measures.size(); ++k)
-        arrays += 8 * n * n + 32 * 8 * (edges + 2048) + 256 * 64;
-    return 2 * (arrays + text) + (std::uint64_t{1} << 20) + (64 << 10) * (8 + 4 * run.measures.size());
+    const std::uint64_t text = run.fingerprint.size() + run.inputs.size() + run.checksums.size();
+    const std::uint64_t arrays = 8 * (static_cast<std::uint64_t>(run.timeseries.size()) + run.sample_mask.size() +
+                                      n + run.measures.size() * n * n);
+    const std::uint64_t chunk_columns = std::min<std::uint64_t>(std::max<std::uint64_t>(edges, 1), kEdgeChunkColumns);
+    const std::uint64_t chunk_row = kEdgeChunkRows * 8 * chunk_columns * ((edges + chunk_columns - 1) / chunk_columns);
+    const std::uint64_t objects = 8 + 2 * run.measures.size();
+    return arrays + arrays / 4 + edge_rows_started * (chunk_row + (64 << 10)) + 2 * text + (512 << 10) +
+           objects * (16 << 10);
 }
 
 /// Removes NAME.part-<pid> files that creators which no longer run left behind (a killed `rewire run`);
@@ -151,8 +159,8 @@ struct CohortStore::Impl {
         if (!exists(group.get(), "values")) {
             const hsize_t dims[2] = {0, edge_count};
             const hsize_t max_dims[2] = {H5S_UNLIMITED, edge_count};
-            // Square-ish 512 KB chunks: one subject (a row) and one edge (a column) both read few chunks.
-            const hsize_t chunk[2] = {32, std::max<hsize_t>(1, std::min<hsize_t>(edge_count, 2048))};
+            const hsize_t chunk[2] = {kEdgeChunkRows,
+                                      std::max<hsize_t>(1, std::min<hsize_t>(edge_count, kEdgeChunkColumns))};
             Handle space(H5Screate_simple(2, dims, max_dims), H5Sclose);
             Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
             check(H5Pset_chunk(properties.get(), 2, chunk), where("cannot set the chunk shape"));
@@ -308,6 +316,24 @@ struct CohortStore::Impl {
         check(H5Dread(values.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), H5P_DEFAULT, edges.data()),
               "cannot read row " + subject + " of " + object_path(values.get()));
         return edges;
+    }
+
+    /// How many of `run`'s edge tables start a new chunk row (32 subjects) when it is committed.
+    std::size_t edge_rows_started(const RunRecord& run) const {
+        std::size_t started = 0;
+        for (const auto& entry : run.measures) {
+            const std::string group_path = "edges/" + entry.first + "/" + run.session;
+            if (!exists(file.get(), group_path + "/values")) {
+                ++started;
+                continue;
+            }
+            Handle group = open_group(file.get(), group_path, false);
+            Handle values = open_dataset(group.get(), "values");
+            const auto dims = dataset_dims(values.get());
+            if (dims.empty() || dims[0] % kEdgeChunkRows == 0)
+                ++started;
+        }
+        return started;
     }
 
     /// What the file says of one run, from one look at its group.
@@ -640,7 +666,7 @@ void CohortStore::commit(const RunRecord& run) {
     QuietErrors quiet;
     const std::string group_path = run_path(run.subject, run.session);
     impl.writing("commit run " + run.subject + "/" + run.session, [&] {
-        impl.reserve(commit_bytes(run), "commit run " + run.subject + "/" + run.session);
+        impl.reserve(commit_bytes(run, impl.edge_rows_started(run)), "commit run " + run.subject + "/" + run.session);
         const hid_t root = impl.file.get();
         if (exists(root, group_path))
             check(H5Ldelete(root, group_path.c_str(), H5P_DEFAULT), "cannot replace " + group_path);
