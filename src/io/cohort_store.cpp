@@ -546,7 +546,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
             const std::uint64_t names = std::accumulate(
                 header.names.begin(), header.names.end(), std::uint64_t{0},
                 [](std::uint64_t sum, const std::string& name) { return sum + name.size() + 16; });
-            impl->reserve((std::uint64_t{2} << 20) + 64 * header.values.size() + 2 * names +
+            impl->reserve((std::uint64_t{512} << 10) + 64 * header.values.size() + 2 * names +
                               2 * (header.atlas.size() + header.options.size() + command_line.size()),
                           "create the store");
             impl->write_header(header);
