@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,15 +117,19 @@ struct CohortStore::Impl {
     }
 
     /// After a failed write HDF5's cache holds metadata the disk did not take, and closing would write
-    /// some of it over the last consistent state: point the file's descriptor at a read-only one, so that
-    /// nothing more reaches the disk, then close. The file stays as the last commit left it.
+    /// some of it over the last consistent state. The file's descriptor is pointed at an anonymous
+    /// in-memory file first, so that closing writes there: nothing more reaches the store, and the close
+    /// succeeds (a failed H5Fclose leaves a half-closed file that crashes HDF5 at exit). The store stays
+    /// as the last commit left it.
     void abandon() noexcept {
         void* handle = nullptr;
         if (file.valid() && H5Fget_vfd_handle(file.get(), H5P_DEFAULT, &handle) >= 0 && handle != nullptr) {
-            const int read_only = ::open(open_name.c_str(), O_RDONLY | O_CLOEXEC);
-            if (read_only >= 0) {
-                ::dup2(read_only, *static_cast<int*>(handle));
-                ::close(read_only);
+            int scratch = ::memfd_create("rewire-abandoned-store", MFD_CLOEXEC);
+            if (scratch < 0)
+                scratch = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (scratch >= 0) {
+                ::dup2(scratch, *static_cast<int*>(handle));
+                ::close(scratch);
             }
         }
         file.reset();
@@ -453,7 +458,7 @@ std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& pat
                                 : ": cannot open the HDF5 file (corrupt or truncated)") +
                       (reason.empty() ? "" : ": " + reason));
     }
-    reading(path, [&] {
+    try {
         const hid_t root = impl->file.get();
         if (!has_attribute(root, "format") || read_attribute(root, "format") != "rewire-cohort")
             throw InvalidInput(path + ": not a rewire cohort store (no format attribute 'rewire-cohort')");
@@ -468,8 +473,11 @@ std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& pat
                                " was made by an older rewire that this one no longer reads");
         }
         impl->validate_layout();
-        return 0;
-    });
+    } catch (Error& error) {  // the header itself is damaged: rewire check could not list runs either
+        if (std::string(error.what()).rfind(path, 0) != 0)
+            error.add_context(path);
+        throw;
+    }
     return impl;
 }
 

@@ -242,8 +242,9 @@ T read_attribute_number(hid_t object, const std::string& name, hid_t type) {
 /// Creation properties of a stored array: chunked (whole rows, about 1 MB a chunk) with HDF5's
 /// Fletcher-32 checksum, so that a damaged byte is reported when read, never returned as a value.
 /// `max_dims` may hold H5S_UNLIMITED (then `chunk_rows` rows a chunk); an empty array stays contiguous.
+/// HDF5 filters no variable-length strings (`checksum` false): their bytes sit in the global heap.
 inline Handle array_properties(int rank, const hsize_t* dims, const hsize_t* max_dims = nullptr,
-                               hsize_t chunk_rows = 0) {
+                               hsize_t chunk_rows = 0, bool checksum = true) {
     Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     hsize_t chunk[2] = {1, 1};
     hsize_t row_values = 1;
@@ -259,7 +260,8 @@ inline Handle array_properties(int rank, const hsize_t* dims, const hsize_t* max
     const hsize_t rows_per_megabyte = std::max<hsize_t>(1, (hsize_t{1} << 20) / (8 * row_values));
     chunk[0] = chunk_rows > 0 ? chunk_rows : std::max<hsize_t>(1, std::min(dims[0], rows_per_megabyte));
     check(H5Pset_chunk(properties.get(), rank, chunk), "cannot set the chunk shape");
-    check(H5Pset_fletcher32(properties.get()), "cannot set the Fletcher-32 checksum");
+    if (checksum)
+        check(H5Pset_fletcher32(properties.get()), "cannot set the Fletcher-32 checksum");
     return properties;
 }
 
@@ -307,7 +309,8 @@ inline void write_strings(hid_t location, const std::string& name, const std::ve
     const hsize_t count = values.size();
     const hsize_t unlimited = H5S_UNLIMITED;
     Handle space(H5Screate_simple(1, &count, extendable ? &unlimited : nullptr), H5Sclose);
-    Handle properties = array_properties(1, &count, extendable ? &unlimited : nullptr, extendable ? 256 : 0);
+    Handle properties = extendable ? array_properties(1, &count, &unlimited, 256, false)
+                                   : Handle(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     Handle type = string_type();
     Handle dataset = checked(H5Dcreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
                                         properties.get(), H5P_DEFAULT),
