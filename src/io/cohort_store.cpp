@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -33,8 +34,10 @@ std::string run_path(const std::string& subject, const std::string& session) {
 }
 
 void check_name(const std::string& value, const std::string& what) {
-    if (value.empty() || value.find('/') != std::string::npos || value == "." || value == "..") {
-        throw InvalidInput(what + " '" + value + "' is not a valid identifier (non-empty, no '/')");
+    if (value.empty() || value.find('/') != std::string::npos || value == "." || value == ".." ||
+        value.size() > kNameWidth) {
+        throw InvalidInput(what + " '" + value + "' is not a valid identifier (non-empty, no '/', at most " +
+                           std::to_string(kNameWidth) + " bytes)");
     }
 }
 
@@ -47,6 +50,10 @@ constexpr int kOldestFormatVersion = 1;
 std::string damage_hint(const std::string& path) {
     return "the store is damaged: `rewire check " + path + "` lists the runs that are intact";
 }
+
+/// Disk claimed for a write that adds only metadata (a QC mark, a text attribute, a header): HDF5 object
+/// header messages, a global heap collection and the superblock take a few KB; 256 KB is ample.
+constexpr std::uint64_t kMetadataBytes = 256 << 10;
 
 /// Edge-table chunk shape: 32 subjects (rows) by up to 2048 edges, about 512 KB, so that a subject's row
 /// and an edge's column both read few chunks.
@@ -64,7 +71,7 @@ std::uint64_t commit_bytes(const RunRecord& run, std::size_t edge_rows_started) 
     const std::uint64_t chunk_columns = std::min<std::uint64_t>(std::max<std::uint64_t>(edges, 1), kEdgeChunkColumns);
     const std::uint64_t chunk_row = kEdgeChunkRows * 8 * chunk_columns * ((edges + chunk_columns - 1) / chunk_columns);
     const std::uint64_t objects = 8 + 2 * run.measures.size();
-    return arrays + arrays / 4 + edge_rows_started * (chunk_row + (64 << 10)) + 2 * text + (512 << 10) +
+    return arrays + arrays / 4 + edge_rows_started * (chunk_row + (64 << 10)) + 2 * text + 2 * kMetadataBytes +
            objects * (16 << 10);
 }
 
@@ -109,8 +116,9 @@ struct CohortStore::Impl {
         const int error =
             ::posix_fallocate(*static_cast<int*>(handle), static_cast<off_t>(size), static_cast<off_t>(bytes));
         if (error != 0 && error != EOPNOTSUPP) {
-            throw IoError(where("no room to " + what + " (" + std::to_string((bytes + (1 << 20) - 1) >> 20) +
-                                " MB needed): " + std::strerror(error) +
+            char needed[32];
+            std::snprintf(needed, sizeof needed, "%.1f MB", static_cast<double>(bytes) / (1 << 20));
+            throw IoError(where("no room to " + what + " (" + needed + " reserved for it): " + std::strerror(error) +
                                 "; nothing was written, every run committed before stays readable: free space "
                                 "and run again to resume"));
         }
@@ -206,10 +214,18 @@ struct CohortStore::Impl {
             const hsize_t one = 1;
             H5Sselect_hyperslab(name_space.get(), H5S_SELECT_SET, &row, nullptr, &one, nullptr);
             Handle name_memory(H5Screate_simple(1, &one, nullptr), H5Sclose);
-            Handle type = string_type();
-            const char* text = subject.c_str();
-            check(H5Dwrite(names.get(), type.get(), name_memory.get(), name_space.get(), H5P_DEFAULT, &text),
-                  where("cannot write subjects of " + group_path));
+            Handle stored(H5Dget_type(names.get()), H5Tclose);
+            if (H5Tis_variable_str(stored.get()) > 0) {  // a format-1 table
+                Handle type = string_type();
+                const char* text = subject.c_str();
+                check(H5Dwrite(names.get(), type.get(), name_memory.get(), name_space.get(), H5P_DEFAULT, &text),
+                      where("cannot write subjects of " + group_path));
+            } else {
+                const std::string text = padded_strings({subject}, H5Tget_size(stored.get()), "subject");
+                check(H5Dwrite(names.get(), stored.get(), name_memory.get(), name_space.get(), H5P_DEFAULT,
+                               text.data()),
+                      where("cannot write subjects of " + group_path));
+            }
         }
     }
 
@@ -448,6 +464,9 @@ std::unique_ptr<CohortStore::Impl> CohortStore::open_impl(const std::string& pat
     Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
     if (!writable)
         H5Pset_file_locking(access.get(), false, true);
+    else  // objects a writer adds use the checksummed format
+        check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
+              path + ": cannot choose the checksummed file format");
     impl->file =
         Handle(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access.get()), H5Fclose);
     if (!impl->file.valid()) {
@@ -513,7 +532,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
         }
         Impl& impl = existing.self();
         impl.writing("resume", [&] {
-            impl.reserve(std::uint64_t{1} << 20, "resume");
+            impl.reserve(kMetadataBytes, "resume");
             // Remove runs an interrupted writer left uncommitted.
             if (exists(impl.file.get(), "runs")) {
                 Handle runs = open_group(impl.file.get(), "runs", false);
@@ -554,7 +573,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
             const std::uint64_t names = std::accumulate(
                 header.names.begin(), header.names.end(), std::uint64_t{0},
                 [](std::uint64_t sum, const std::string& name) { return sum + name.size() + 16; });
-            impl->reserve((std::uint64_t{512} << 10) + 64 * header.values.size() + 2 * names +
+            impl->reserve(kMetadataBytes + 64 * header.values.size() + 2 * names +
                               2 * (header.atlas.size() + header.options.size() + command_line.size()),
                           "create the store");
             impl->write_header(header);
@@ -630,7 +649,7 @@ void CohortStore::set_exclusion(const std::string& subject, const std::string& s
         throw InvalidInput(impl.where("no committed run for subject " + subject + ", session " + session));
     }
     impl.writing("mark " + subject + "/" + session, [&] {
-        impl.reserve((std::uint64_t{1} << 20) + 2 * reason.size(), "mark " + subject + "/" + session);
+        impl.reserve(kMetadataBytes + 2 * reason.size(), "mark " + subject + "/" + session);
         Handle group = open_group(impl.file.get(), run_path(subject, session), false);
         if (reason.empty()) {
             if (has_attribute(group.get(), "excluded"))
@@ -756,7 +775,7 @@ void CohortStore::set_text(const std::string& name, const std::string& value) {
         throw InvalidInput(impl.path + ": store is open read-only");
     QuietErrors quiet;
     impl.writing("write " + name, [&] {
-        impl.reserve((std::uint64_t{1} << 20) + 2 * value.size(), "write " + name);
+        impl.reserve(kMetadataBytes + 2 * value.size(), "write " + name);
         write_attribute(impl.file.get(), name, value);
         check(H5Fflush(impl.file.get(), H5F_SCOPE_GLOBAL), "cannot flush");
     });

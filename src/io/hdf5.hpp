@@ -132,11 +132,40 @@ inline const std::string& checked_utf8(const std::string& text, const std::strin
     return text;
 }
 
+/// Variable-length UTF-8 strings: how format-1 stores hold text, still read.
 inline Handle string_type() {
     Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(type.get(), H5T_VARIABLE);
     H5Tset_cset(type.get(), H5T_CSET_UTF8);
     return type;
+}
+
+/// Width of the strings of an extendable string dataset (subject IDs), fixed when it is created.
+inline constexpr std::size_t kNameWidth = 256;
+
+/// Fixed-length UTF-8 strings of `width` bytes, NUL-padded: rewire writes text this way, so that it sits
+/// in an object header (attributes) or a chunk (datasets), under their checksums. Variable-length strings
+/// live in HDF5's global heap, which has no checksum: damage there makes HDF5 loop for ever.
+inline Handle fixed_string_type(std::size_t width) {
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    check(H5Tset_size(type.get(), std::max<std::size_t>(width, 1)), "cannot make a string type");
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    return type;
+}
+
+/// `values` laid end to end, each NUL-padded to `width` bytes (at least one byte).
+inline std::string padded_strings(const std::vector<std::string>& values, std::size_t width,
+                                  const std::string& what) {
+    width = std::max<std::size_t>(width, 1);
+    std::string buffer(values.size() * width, '\0');
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (values[i].size() > width) {
+            throw InvalidInput(what + ": '" + values[i] + "' is longer than " + std::to_string(width) + " bytes");
+        }
+        std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * width));
+    }
+    return buffer;
 }
 
 inline bool exists(hid_t location, const std::string& path) {
@@ -172,13 +201,13 @@ inline Handle open_group(hid_t location, const std::string& path, bool create) {
 inline void write_attribute(hid_t object, const std::string& name, const std::string& value) {
     if (H5Aexists(object, name.c_str()) > 0)
         H5Adelete(object, name.c_str());
-    Handle type = string_type();
+    Handle type = fixed_string_type(value.size());
     Handle space(H5Screate(H5S_SCALAR), H5Sclose);
     Handle attribute =
         checked(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
                 "cannot write attribute " + name);
-    const char* text = value.c_str();
-    check(H5Awrite(attribute.get(), type.get(), &text), "cannot write attribute " + name);
+    const std::string text = padded_strings({value}, value.size(), "attribute " + name);
+    check(H5Awrite(attribute.get(), type.get(), text.data()), "cannot write attribute " + name);
 }
 
 template <typename T>
@@ -303,23 +332,24 @@ inline void write_integers(hid_t location, const std::string& name, const std::v
               "cannot write " + name);
 }
 
-/// A 1D string dataset; `extendable` makes it chunked with an unlimited length.
+/// A 1D dataset of fixed-length strings, as wide as the longest; `extendable` makes it chunked with an
+/// unlimited length and kNameWidth bytes a string.
 inline void write_strings(hid_t location, const std::string& name, const std::vector<std::string>& values,
                           bool extendable = false) {
     const hsize_t count = values.size();
     const hsize_t unlimited = H5S_UNLIMITED;
+    std::size_t width = extendable ? kNameWidth : 1;
+    for (const auto& value : values)
+        width = extendable ? width : std::max(width, value.size());
     Handle space(H5Screate_simple(1, &count, extendable ? &unlimited : nullptr), H5Sclose);
-    Handle properties = extendable ? array_properties(1, &count, &unlimited, 256, false)
-                                   : Handle(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    Handle type = string_type();
+    Handle properties = array_properties(1, &count, extendable ? &unlimited : nullptr, extendable ? 256 : 0);
+    Handle type = fixed_string_type(width);
+    const std::string buffer = padded_strings(values, width, object_path(location, name));
     Handle dataset = checked(H5Dcreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
                                         properties.get(), H5P_DEFAULT),
                              H5Dclose, "cannot create dataset " + name);
-    std::vector<const char*> pointers;
-    for (const auto& value : values)
-        pointers.push_back(value.c_str());
     if (count > 0)
-        check(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+        check(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
               "cannot write " + name);
 }
 
@@ -383,18 +413,33 @@ inline std::vector<std::string> read_strings(hid_t location, const std::string& 
     Handle dataset = open_dataset(location, name, H5T_STRING);
     const auto dims = dataset_dims(dataset.get());
     const std::size_t count = dims.empty() ? 0 : dims[0];
-    std::vector<char*> pointers(count, nullptr);
-    Handle type = string_type();
-    if (count > 0) {
-        check(H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
-              "cannot read " + object_path(location, name));
-    }
+    Handle stored = checked(H5Dget_type(dataset.get()), H5Tclose, "cannot read the type of " + name);
     std::vector<std::string> values;
-    for (char* pointer : pointers)
-        values.emplace_back(pointer != nullptr ? pointer : "");
-    if (count > 0) {
-        Handle space(H5Dget_space(dataset.get()), H5Sclose);
-        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+    if (H5Tis_variable_str(stored.get()) > 0) {  // format 1
+        std::vector<char*> pointers(count, nullptr);
+        Handle type = string_type();
+        if (count > 0) {
+            check(H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+                  "cannot read " + object_path(location, name));
+        }
+        for (char* pointer : pointers)
+            values.emplace_back(pointer != nullptr ? pointer : "");
+        if (count > 0) {
+            Handle space(H5Dget_space(dataset.get()), H5Sclose);
+            H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+        }
+    } else {
+        const std::size_t width = H5Tget_size(stored.get());
+        std::string buffer(count * width, '\0');
+        if (count > 0 && width > 0) {
+            check(H5Dread(dataset.get(), stored.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+                  "cannot read " + object_path(location, name));
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+            std::string value = buffer.substr(i * width, width);
+            value.erase(std::find(value.begin(), value.end(), '\0'), value.end());
+            values.push_back(std::move(value));
+        }
     }
     for (const auto& value : values)
         checked_utf8(value, "a string of " + object_path(location, name));
