@@ -50,20 +50,14 @@ private:
     herr_t (*close_)(hid_t) = nullptr;
 };
 
-/// Silences HDF5's automatic error printing while alive; rewire reports errors itself.
+/// Turns HDF5's automatic error printing off for the process, for good: rewire reports every HDF5 error
+/// itself (an exception naming the file and the object), and with printing on, HDF5 also writes its own
+/// error stack, and at exit "infinite loop closing library" after it met a damaged file.
 class QuietErrors {
 public:
-    QuietErrors() {
-        H5Eget_auto2(H5E_DEFAULT, &function_, &data_);
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    }
-    ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, function_, data_); }
+    QuietErrors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
     QuietErrors(const QuietErrors&) = delete;
     QuietErrors& operator=(const QuietErrors&) = delete;
-
-private:
-    H5E_auto2_t function_ = nullptr;
-    void* data_ = nullptr;
 };
 
 /// The most specific message on HDF5's error stack ("incorrect metadata checksum after all read
@@ -177,7 +171,10 @@ inline bool exists(hid_t location, const std::string& path) {
         if (part.empty())
             continue;
         partial += (partial.empty() ? "" : "/") + part;
-        if (H5Lexists(location, partial.c_str(), H5P_DEFAULT) <= 0)
+        const htri_t found = H5Lexists(location, partial.c_str(), H5P_DEFAULT);
+        if (found < 0)
+            throw failure("cannot look up " + object_path(location, partial));
+        if (found == 0)
             return false;
     }
     return true;
@@ -221,7 +218,10 @@ void write_attribute_number(hid_t object, const std::string& name, T value, hid_
 }
 
 inline bool has_attribute(hid_t object, const std::string& name) {
-    return H5Aexists(object, name.c_str()) > 0;
+    const htri_t found = H5Aexists(object, name.c_str());
+    if (found < 0)
+        throw failure("cannot read the attributes of " + object_path(object));
+    return found > 0;
 }
 
 /// Opens attribute `name` of `object`, checking that it exists and that its stored type is of `type_class`.
