@@ -423,6 +423,8 @@ def test_two_processes_creating_one_store_one_wins_the_other_is_told(tmp_path, a
         for racer in racers.values():
             racer.stdin.close()
             racer.wait(timeout=60)
+            racer.stdout.close()
+            racer.stderr.close()
     winners = [subject for subject, line in said.items() if line == "won"]
     losers = [line for line in said.values() if line.startswith("lost")]
     assert len(winners) == 1 and len(losers) == 1, said
