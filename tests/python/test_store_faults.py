@@ -125,7 +125,7 @@ def assert_clear_failure(result, path):
 # ------------------------------------------------------------------------------ damaged bytes
 
 
-@pytest.mark.parametrize("offset", range(0, 4096, 128))
+@pytest.mark.parametrize("offset", range(0, 4096, 256))
 def test_64_bytes_of_ff_in_the_first_4_kb_give_an_error_or_the_committed_values(store, offset):
     """The superblock, the root group and the first object headers sit in the first 4 KB: their HDF5
     checksums (format 2) turn damage into an error naming the store; damage to bytes nothing reads
