@@ -144,22 +144,19 @@ struct CohortStore::Impl {
         H5Eclear2(H5E_DEFAULT);
     }
 
-    /// Runs `write`; when it fails the store is abandoned (closed, nothing more written) and the error
-    /// says that the committed runs are intact.
+    /// Reserves `bytes` for `write`, then runs it; when it fails the store is abandoned (closed, nothing
+    /// more written) and the error says that the committed runs are intact.
     template <typename Write>
-    void writing(const std::string& what, Write&& write) {
+    void writing(const std::string& what, std::uint64_t bytes, Write&& write) {
+        reserve(bytes, what);  // a full disk stops here, before anything is written
         try {
             write();
         } catch (Error& error) {
             abandon();
-            const std::string message = error.what();
-            if (message.find("nothing was written") == std::string::npos) {
-                error.add_context(where("cannot " + what));
-                throw IoError(std::string(error.what()) +
-                              "; the store was closed without writing more: every run committed before stays "
-                              "readable; run again to resume");
-            }
-            throw;
+            error.add_context(where("cannot " + what));
+            throw IoError(std::string(error.what()) +
+                          "; the store was closed without writing more: every run committed before stays "
+                          "readable; run again to resume");
         }
     }
 
@@ -531,8 +528,7 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
                                "or remove this one to start over");
         }
         Impl& impl = existing.self();
-        impl.writing("resume", [&] {
-            impl.reserve(kMetadataBytes, "resume");
+        impl.writing("resume", kMetadataBytes, [&] {
             // Remove runs an interrupted writer left uncommitted.
             if (exists(impl.file.get(), "runs")) {
                 Handle runs = open_group(impl.file.get(), "runs", false);
@@ -569,13 +565,12 @@ CohortStore CohortStore::open_for_writing(const std::string& path, const StoreHe
         throw failure(path + ": cannot create the HDF5 file " + impl->open_name);
     const std::string created = impl->open_name;
     try {
-        impl->writing("create the store", [&] {
-            const std::uint64_t names = std::accumulate(
-                header.names.begin(), header.names.end(), std::uint64_t{0},
-                [](std::uint64_t sum, const std::string& name) { return sum + name.size() + 16; });
-            impl->reserve(kMetadataBytes + 64 * header.values.size() + 2 * names +
-                              2 * (header.atlas.size() + header.options.size() + command_line.size()),
-                          "create the store");
+        const std::uint64_t names = std::accumulate(
+            header.names.begin(), header.names.end(), std::uint64_t{0},
+            [](std::uint64_t sum, const std::string& name) { return sum + name.size() + 16; });
+        const std::uint64_t bytes = kMetadataBytes + 64 * header.values.size() + 2 * names +
+                                    2 * (header.atlas.size() + header.options.size() + command_line.size());
+        impl->writing("create the store", bytes, [&] {
             impl->write_header(header);
             impl->write_provenance(command_line);
         });
@@ -648,8 +643,7 @@ void CohortStore::set_exclusion(const std::string& subject, const std::string& s
     if (!reading(impl.path, [&] { return impl.committed(subject, session); })) {
         throw InvalidInput(impl.where("no committed run for subject " + subject + ", session " + session));
     }
-    impl.writing("mark " + subject + "/" + session, [&] {
-        impl.reserve(kMetadataBytes + 2 * reason.size(), "mark " + subject + "/" + session);
+    impl.writing("mark " + subject + "/" + session, kMetadataBytes + 2 * reason.size(), [&] {
         Handle group = open_group(impl.file.get(), run_path(subject, session), false);
         if (reason.empty()) {
             if (has_attribute(group.get(), "excluded"))
@@ -692,8 +686,8 @@ void CohortStore::commit(const RunRecord& run) {
     }
     QuietErrors quiet;
     const std::string group_path = run_path(run.subject, run.session);
-    impl.writing("commit run " + run.subject + "/" + run.session, [&] {
-        impl.reserve(commit_bytes(run, impl.edge_rows_started(run)), "commit run " + run.subject + "/" + run.session);
+    const std::uint64_t bytes = reading(impl.path, [&] { return commit_bytes(run, impl.edge_rows_started(run)); });
+    impl.writing("commit run " + run.subject + "/" + run.session, bytes, [&] {
         const hid_t root = impl.file.get();
         if (exists(root, group_path))
             check(H5Ldelete(root, group_path.c_str(), H5P_DEFAULT), "cannot replace " + group_path);
@@ -774,8 +768,7 @@ void CohortStore::set_text(const std::string& name, const std::string& value) {
     if (!impl.writable)
         throw InvalidInput(impl.path + ": store is open read-only");
     QuietErrors quiet;
-    impl.writing("write " + name, [&] {
-        impl.reserve(kMetadataBytes + 2 * value.size(), "write " + name);
+    impl.writing("write " + name, kMetadataBytes + 2 * value.size(), [&] {
         write_attribute(impl.file.get(), name, value);
         check(H5Fflush(impl.file.get(), H5F_SCOPE_GLOBAL), "cannot flush");
     });
