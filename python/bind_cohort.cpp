@@ -85,6 +85,26 @@ void bind_cohort(py::module_& m) {
         .def("kinds", &CohortStore::kinds)
         .def("set_text", &CohortStore::set_text, "name"_a, "value"_a)
         .def("text", &CohortStore::text, "name"_a)
+        .def_property_readonly("format_version", &CohortStore::format_version)
+        .def(
+            "verify",
+            [](const CohortStore& store) {
+                StoreCheck found;
+                {
+                    py::gil_scoped_release release;
+                    found = store.verify();
+                }
+                std::vector<std::tuple<std::string, std::string, std::string, std::string>> runs;
+                for (const auto& run : found.runs) {
+                    const char* status = run.status == RunCheck::Status::intact       ? "intact"
+                                         : run.status == RunCheck::Status::unfinished ? "unfinished"
+                                                                                      : "damaged";
+                    runs.emplace_back(run.subject, run.session, status, run.problem);
+                }
+                return py::make_tuple(found.problems, runs);
+            },
+            "Reads every run in full (checksums verified) and compares its edge rows with its matrices: "
+            "(store problems, [(subject, session, 'intact' | 'unfinished' | 'damaged', problem)]).")
         .def("close", &CohortStore::close, "Closes the file; later calls raise ValueError.");
 
     m.def(

@@ -80,6 +80,23 @@ class Cohort:
         table = pd.read_csv(io.StringIO(text), sep="\t", na_values=["n/a"], dtype={"participant_id": str})
         return table.set_index("participant_id")
 
+    @property
+    def format_version(self) -> int:
+        """2: every array and all metadata checksummed; 1: made by an older rewire, without checksums."""
+        return self._store.format_version
+
+    def check(self):
+        """Reads every run group in full (each array's checksum is verified) and compares each run's edge
+        rows with its matrices. Returns a DataFrame with columns subject, session, status (``intact``,
+        ``damaged``, or ``unfinished``: an interrupted write the next ``rewire run`` redoes) and problem
+        (naming the damaged object); ``attrs["problems"]`` lists damage to the store's header."""
+        import pandas as pd
+
+        problems, runs = self._store.verify()
+        table = pd.DataFrame(runs, columns=["subject", "session", "status", "problem"])
+        table.attrs["problems"] = list(problems)
+        return table
+
     def run(self, subject: str, session: str) -> "_core.RunRecord":
         """Everything stored for one scan: timeseries, sample_mask, coverage, QC, measures."""
         return self._store.read_run(_subject_id(subject), session)

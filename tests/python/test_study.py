@@ -571,12 +571,19 @@ def test_several_runs_of_a_session_get_their_own_keys_and_bids_names(copy, tmp_p
 
 
 def test_a_new_store_appears_only_with_its_header(copy, tmp_path):
-    """A new store is written under NAME.part and moved into place once its header is complete (a writer
-    killed before that leaves no file at NAME); a stale NAME.part from such a writer is replaced."""
+    """A new store is written under NAME.part-<pid> and linked into place once its header is complete (a
+    writer killed before that leaves no file at NAME); the file a killed writer left is removed, the file
+    of a writer that still runs is not."""
     output = tmp_path / "cohort.h5"
-    (tmp_path / "cohort.h5.part").write_bytes(b"left by a killed writer")
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # a process id that no longer runs
+    dead = tmp_path / f"cohort.h5.part-{finished.pid}"
+    dead.write_bytes(b"left by a killed writer")
+    alive = tmp_path / f"cohort.h5.part-{os.getppid()}"
+    alive.write_bytes(b"being written by a running process")
     summary = rewire.run_study(copy, str(output), AAL, subjects=["01"])
-    assert summary.ok and not (tmp_path / "cohort.h5.part").exists()
+    assert summary.ok and not dead.exists() and alive.read_bytes() == b"being written by a running process"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("cohort.h5")) == ["cohort.h5", alive.name]
     with h5py.File(output, "r") as f:
         assert text(f.attrs["format"]) == "rewire-cohort"
 

@@ -1,6 +1,7 @@
 // rewire — CohortStore: one HDF5 file per study and parcellation.
 //
-// Layout (format_version 1; every array row-major, so h5py sees the shapes written here, and MATLAB's
+// Layout (format_version 2: every array chunked with a Fletcher-32 checksum, metadata in HDF5's
+// checksummed 1.8 format; every array row-major, so h5py sees the shapes written here, and MATLAB's
 // h5read sees them transposed):
 //   /                         attributes: format "rewire-cohort", format_version, rewire_version, atlas,
 //                             atlas_checksum, options (JSON), command_line, edge_order,
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +70,27 @@ struct ExcludedRun {
     std::string subject;
     std::string session;
     std::string reason;
+};
+
+/// What `CohortStore::verify` found for one run group.
+struct RunCheck {
+    enum class Status { intact, unfinished, damaged };
+    std::string subject;
+    std::string session;
+    Status status = Status::intact;
+    std::string problem;  ///< why a run is damaged or unfinished; empty when intact
+};
+
+/// What `CohortStore::verify` found: problems of the store as a whole (its header), then each run.
+struct StoreCheck {
+    int format_version = 0;
+    std::vector<std::string> problems;
+    std::vector<RunCheck> runs;
+    bool intact() const {
+        return problems.empty() && std::none_of(runs.begin(), runs.end(), [](const RunCheck& run) {
+                   return run.status == RunCheck::Status::damaged;
+               });
+    }
 };
 
 /// An HDF5 cohort store. Writes go through one object (one writer); each run becomes visible only
@@ -124,6 +147,13 @@ public:
 
     /// A text attribute of the root, if present.
     std::optional<std::string> text(const std::string& name) const;
+
+    /// The store's format version (2: checksummed; 1: made by an older rewire, without checksums).
+    int format_version() const;
+
+    /// Reads every run in full (each array's checksum is verified on the way) and compares each run's
+    /// edge rows with its matrices: intact, damaged (and why, naming the object) or unfinished.
+    StoreCheck verify() const;
 
     /// Closes the file; any later call throws InvalidInput.
     void close();

@@ -211,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .tsv or .h5")
     p.set_defaults(module="delta")
 
+    p = verbs.add_parser("check", help="list the intact and damaged runs of a cohort store",
+                         description="Reads every run of a cohort store in full, verifying each array's checksum "
+                                     "(stores of format 2) and that each run's edge rows equal its matrices, and "
+                                     "lists every run as intact, damaged (with the damaged object) or unfinished "
+                                     "(an interrupted write that the next `rewire run` redoes). Exit status 0 when "
+                                     "nothing is damaged, 1 otherwise.")
+    p.add_argument("store", help="cohort store (.h5)")
+    p.set_defaults(module="check")
+
     p = verbs.add_parser("stats", help="group statistics on edges: GLM, FDR, max-T, NBS, TFNBS",
                          description="Tests a contrast of a GLM on every edge: each subject's post - pre change (or "
                                      "one --session) read from a cohort store, or a subjects x edges table such as "

@@ -2,6 +2,12 @@
 // promises) and with CohortStore, edge stacks, refusal to mix options, uncommitted runs, corrupt files.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "io/store_support.hpp"
@@ -116,4 +122,81 @@ TEST_CASE("corrupt and foreign files give clear errors", "[cohort][errors]") {
                    CohortStore::open_for_writing(dir.file("study.h5"), make_header(), "t").read_run("sub-9", "pre");
                }),
                Catch::Matchers::Contains("no committed run"));
+}
+
+namespace {
+/// Runs `body` in a child process whose writes fail beyond `limit` bytes (RLIMIT_FSIZE, SIGXFSZ
+/// ignored: write() returns EFBIG, as on a full disk). Returns the child's error message ("" when
+/// `body` finished), passed back through a pipe.
+template <typename Body>
+std::string with_file_size_limit(rlim_t limit, Body&& body) {
+    int channel[2];
+    REQUIRE(::pipe(channel) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(channel[0]);
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit cap{limit, limit};
+        ::setrlimit(RLIMIT_FSIZE, &cap);
+        std::string message;
+        try {
+            body();
+        } catch (const IoError& error) {
+            message = std::string("IoError: ") + error.what();
+        } catch (const std::exception& error) {
+            message = std::string("other: ") + error.what();
+        }
+        [[maybe_unused]] const ssize_t written = ::write(channel[1], message.data(), message.size());
+        ::_exit(0);
+    }
+    ::close(channel[1]);
+    std::string message;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(channel[0], buffer, sizeof buffer)) > 0;)
+        message.append(buffer, static_cast<std::size_t>(n));
+    ::close(channel[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));  // never a crash
+    return message;
+}
+}  // namespace
+
+TEST_CASE("a write failure leaves every committed run readable and a reopened store resumes", "[cohort]") {
+    // File-size limits from "no room for the header" to "room for most runs"; each run takes about 30 KB.
+    for (const rlim_t limit_kb : {1, 16, 700, 800, 900, 1000, 1100}) {
+        CAPTURE(limit_kb);
+        TempDir dir;
+        const std::string path = dir.file("study.h5");
+        const std::string message = with_file_size_limit(limit_kb << 10, [&] {
+            CohortStore store = CohortStore::open_for_writing(path, make_header(), "test");
+            for (int s = 1; s <= 40; ++s)
+                store.commit(make_run("sub-" + std::to_string(100 + s), "pre", s));
+        });
+        // The failure is caught where space is reserved, before HDF5 writes anything.
+        CHECK_THAT(message, Catch::Contains("IoError: " + path + ": no room to") &&
+                                Catch::Contains("File too large"));
+        std::vector<std::pair<std::string, std::string>> committed;
+        if (std::filesystem::exists(path)) {
+            const CohortStore store = CohortStore::open(path);
+            committed = store.runs();
+            for (const auto& [subject, session] : committed) {
+                const RunRecord expected = make_run(subject, session, std::stoi(subject.substr(4)) - 100);
+                CHECK(store.read_run(subject, session).timeseries == expected.timeseries);
+                CHECK(store.read_run(subject, session).measures.at("correlation") ==
+                      expected.measures.at("correlation"));
+            }
+            CHECK(store.verify().intact());
+            CHECK(store.edges("correlation", "pre").subjects.size() == committed.size());
+        }
+        CHECK(std::distance(std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()), {}) ==
+              (std::filesystem::exists(path) ? 1 : 0));  // no NAME.part-<pid> left
+        CohortStore store = CohortStore::open_for_writing(path, make_header(), "test");
+        for (int s = 1; s <= 40; ++s)
+            store.commit(make_run("sub-" + std::to_string(100 + s), "pre", s));
+        CHECK(store.runs().size() == 40);
+        CHECK(store.edges("correlation", "pre").values.row(39) ==
+              edge_vector(make_run("sub-140", "pre", 40).measures.at("correlation")).transpose());
+    }
 }
