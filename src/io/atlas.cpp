@@ -13,6 +13,7 @@
 
 #include <Eigen/Eigenvalues>
 
+#include "label_table.hpp"
 #include "rewire/core/error.hpp"
 
 namespace rewire {
@@ -208,6 +209,10 @@ LabelTable read_label_table(const std::string& path) {
     if (!file) {
         throw IoError(path + ": cannot open label table");
     }
+    return detail::parse_label_table(file, path);
+}
+
+LabelTable detail::parse_label_table(std::istream& file, const std::string& path) {
     std::map<std::int64_t, std::string> table;
     std::string line;
     int line_number = 0;

@@ -145,10 +145,15 @@ std::size_t ByteSource::skip(std::size_t count) {
 }
 
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
-    File file(std::fopen(path.c_str(), "rb"));
-    if (!file) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
         throw IoError(path + ": cannot open: " + std::strerror(errno));
     }
+    return from_file(file, path);
+}
+
+std::unique_ptr<ByteSource> ByteSource::from_file(std::FILE* opened, const std::string& path) {
+    File file(opened);
     unsigned char magic[2] = {0, 0};
     const std::size_t got = std::fread(magic, 1, 2, file.get());
     std::rewind(file.get());

@@ -22,6 +22,9 @@ public:
     std::size_t skip(std::size_t count);
     /// Opens `path`; throws IoError when it cannot be opened.
     static std::unique_ptr<ByteSource> open(const std::string& path);
+    /// Reads an open stream (taking ownership of `file`, closed by the source) as open() reads a file;
+    /// `path` names it in messages. The fuzz harnesses pass memory through fmemopen().
+    static std::unique_ptr<ByteSource> from_file(std::FILE* file, const std::string& path);
 };
 
 }  // namespace rewire::detail

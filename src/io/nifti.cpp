@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "byte_source.hpp"
+#include "nifti_header.hpp"
 #include "rewire/core/checked.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/io/atomic_file.hpp"
@@ -172,6 +173,9 @@ NiftiHeader decode_header(const unsigned char* raw, int size, bool swapped, cons
         }
         datatype = f.get<std::int16_t>(70);
         const double offset = f.get<float>(108);
+        if (!(std::fabs(offset) < 0x1p62)) {  // converting NaN, inf or beyond int64 would be undefined
+            throw InvalidInput(path + ": vox_offset is " + std::to_string(offset) + "; expected a byte offset");
+        }
         h.vox_offset = static_cast<std::int64_t>(offset);
         h.scl_slope = f.get<float>(112);
         h.scl_inter = f.get<float>(116);
@@ -323,6 +327,18 @@ NiftiHeader parse_header_from(detail::ByteSource& source, const std::string& pat
     }
     return decode_header(raw, sizeof_hdr, swapped, path);
 }
+
+}  // namespace
+
+namespace detail {
+
+NiftiHeader parse_nifti_header(ByteSource& source, const std::string& path) {
+    return parse_header_from(source, path);
+}
+
+}  // namespace detail
+
+namespace {
 
 template <typename T>
 void convert_typed(const void* raw, std::int64_t count, double slope, double inter, double* out) {

@@ -13,6 +13,11 @@ namespace rewire::confounds_detail {
 /// The whole file; throws IoError naming `path` and `what` ("confounds file", ...) when it cannot be read.
 std::string read_text(const std::string& path, const char* what);
 
+/// read_confounds_table and read_confounds_metadata on text already read from `path` (the fuzz
+/// harnesses call these on memory).
+ConfoundsTable parse_confounds_table(const std::string& text, const std::string& path);
+ConfoundsMetadata parse_confounds_metadata(const std::string& text, const std::string& path);
+
 /// The fields of `line` between `separator`s (an empty line is one empty field).
 std::vector<std::string> split(const std::string& line, char separator);
 

@@ -43,7 +43,12 @@ Json::Value parse_json(const std::string& text, const std::string& path) {
 }  // namespace
 
 ConfoundsMetadata read_confounds_metadata(const std::string& path) {
-    const Json::Value root = parse_json(confounds_detail::read_text(path, "confounds JSON sidecar"), path);
+    return confounds_detail::parse_confounds_metadata(confounds_detail::read_text(path, "confounds JSON sidecar"),
+                                                      path);
+}
+
+ConfoundsMetadata confounds_detail::parse_confounds_metadata(const std::string& text, const std::string& path) {
+    const Json::Value root = parse_json(text, path);
     ConfoundsMetadata meta;
     meta.path = path;
     for (const std::string& key : root.getMemberNames()) {

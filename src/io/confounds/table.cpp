@@ -98,7 +98,10 @@ std::vector<std::string> read_header(const std::string& line, const std::string&
 }  // namespace
 
 ConfoundsTable read_confounds_table(const std::string& path) {
-    const std::string text = confounds_detail::read_text(path, "confounds file");
+    return confounds_detail::parse_confounds_table(confounds_detail::read_text(path, "confounds file"), path);
+}
+
+ConfoundsTable confounds_detail::parse_confounds_table(const std::string& text, const std::string& path) {
     std::vector<std::string> rows;
     std::vector<std::size_t> line_numbers;
     non_blank_lines(text, rows, line_numbers);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -312,6 +313,18 @@ TEST_CASE("bad files give clear errors naming the file", "[nifti][errors]") {
         bytes.resize(bytes.size() - 100);
         write_bytes(dir.file("short.nii"), bytes);
         CHECK_THAT(test::message_of<InvalidInput>([&] { NiftiStream(dir.file("short.nii")); }), Catch::Matchers::Contains("short.nii") && Catch::Matchers::Contains("header dims"));
+    }
+    SECTION("NIfTI-1 vox_offset that is no byte offset (NaN, inf, beyond int64)") {
+        // Converting such a float to an integer is undefined behaviour (UBSan reports it): refused first.
+        test::write_image(dir.file("full.nii"), g, data, options);
+        for (const float offset : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                                   -1e30f, 1e30f}) {
+            auto bytes = read_bytes(dir.file("full.nii"));
+            std::memcpy(bytes.data() + 108, &offset, sizeof offset);
+            write_bytes(dir.file("offset.nii"), bytes);
+            CHECK_THAT(test::message_of<InvalidInput>([&] { read_nifti_header(dir.file("offset.nii")); }),
+                       Catch::Matchers::Contains("offset.nii") && Catch::Matchers::Contains("vox_offset"));
+        }
     }
 }
 
