@@ -331,7 +331,7 @@ TEST_CASE("dense kernels give the same bits in every variant, and the right numb
         return Eigen::MatrixXd(e.eigenvectors() * e.eigenvalues().unaryExpr(f).asDiagonal() * e.eigenvectors().transpose());
     };
     CHECK((find(out, "logm") - spectral(a, [](double z) { return std::log(z); })).cwiseAbs().maxCoeff() <= 1e-12);
-    CHECK(relative(find(out, "expm"), spectral(0.1 * b, [](double z) { return std::exp(z); })) <= 1e-13);
+    CHECK(relative(find(out, "expm"), spectral(0.1 * b, [](double z) { return std::exp(z); })) <= 1e-12);
 }
 
 TEST_CASE("the QR fallback and the tangent space give the same bits in every variant", "[variants]") {
@@ -361,7 +361,7 @@ TEST_CASE("the QR fallback and the tangent space give the same bits in every var
         TangentOptions options;
         options.mean.threads = 2;
         TangentSpace space(options);
-        const std::vector<Connectome> tangents = space.fit_transform_covariances(group);
+        const std::vector<Connectome> tangents = space.fit_covariances(group).transform_covariances(group);
         o.emplace_back("geometric mean", space.mean());
         for (std::size_t s = 0; s < tangents.size(); ++s) o.emplace_back("tangent " + std::to_string(s), tangents[s]);
         return o;
