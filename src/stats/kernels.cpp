@@ -1,9 +1,9 @@
 // rewire::stats — the panel product under the permutation engine (see include/rewire/stats/kernels.hpp).
 //
-// Written with GCC/Clang vector extensions so the compiler emits full-width code for each target
-// of the clones below; rewire's sources build with -ffp-contract=off, so every target rounds the
-// same way (one multiply and one add per term, in subject order) and results are bit-identical
-// across CPUs.
+// Written with GCC/Clang vector extensions so the compiler emits full-width code for each
+// instruction set below (compiled once per kernel variant, chosen by core/kernel_variant.hpp);
+// rewire's sources build with -ffp-contract=off, so every variant rounds the same way (one multiply
+// and one add per term, in subject order) and results are bit-identical across CPUs.
 #include "rewire/stats/kernels.hpp"
 
 #include <algorithm>
@@ -11,13 +11,15 @@
 #include <cstring>
 #include <limits>
 
+#include "rewire/core/kernel_variant.hpp"
+
 namespace rewire::stats::detail {
 namespace {
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__)
-#define REWIRE_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#if defined(__GNUC__) || defined(__clang__)
+#define REWIRE_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
-#define REWIRE_KERNEL_CLONES
+#define REWIRE_ALWAYS_INLINE inline
 #endif
 
 #if defined(__GNUC__)
@@ -26,7 +28,7 @@ typedef double Vec8 __attribute__((vector_size(64)));
 /// Rows (≤ 4) rows × 16 edges of one panel; accumulators stay in registers. Always inlined, so each
 /// target clone below compiles it for its own instruction set.
 template <int Rows>
-__attribute__((always_inline)) inline void block(const double* w, Eigen::Index subjects, const double* panel, double* out, Eigen::Index ld) {
+REWIRE_ALWAYS_INLINE void block(const double* w, Eigen::Index subjects, const double* panel, double* out, Eigen::Index ld) {
     Vec8 acc[Rows][2] = {};
     for (Eigen::Index i = 0; i < subjects; ++i) {
         Vec8 y0, y1;
@@ -59,8 +61,7 @@ inline void block(const double* w, Eigen::Index subjects, const double* panel, d
 }
 #endif
 
-REWIRE_KERNEL_CLONES
-void panel_gemm_impl(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels,
+REWIRE_ALWAYS_INLINE void panel_gemm_impl(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels,
                      Eigen::Index chunks, double* out, Eigen::Index ld) {
     for (Eigen::Index c = 0; c < chunks; ++c) {
         const double* panel = panels + c * subjects * kPanelWidth;
@@ -76,8 +77,7 @@ void panel_gemm_impl(const double* w, Eigen::Index rows, Eigen::Index subjects, 
     }
 }
 
-REWIRE_KERNEL_CLONES
-void shuffle_statistic_impl(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
+REWIRE_ALWAYS_INLINE void shuffle_statistic_impl(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
                             double dof, const double* ss, Eigen::Index edges, double* out) {
     if (t_statistic && m == 1) {
         // One-sample / sign-flip and nuisance-free permutations: the hot path, vectorised.
@@ -106,16 +106,52 @@ void shuffle_statistic_impl(const double* u, Eigen::Index ld, Eigen::Index q, Ei
     }
 }
 
+/// Each kernel once per variant: the always-inlined bodies above, compiled for that instruction set.
+#define REWIRE_STATS_KERNELS(suffix, target)                                                                 \
+    target void panel_gemm_##suffix(const double* w, Eigen::Index rows, Eigen::Index subjects,               \
+                                    const double* panels, Eigen::Index chunks, double* out, Eigen::Index ld) { \
+        panel_gemm_impl(w, rows, subjects, panels, chunks, out, ld);                                         \
+    }                                                                                                        \
+    target void shuffle_statistic_##suffix(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m,  \
+                                           bool t_statistic, double dof, const double* ss, Eigen::Index edges, \
+                                           double* out) {                                                    \
+        shuffle_statistic_impl(u, ld, q, m, t_statistic, dof, ss, edges, out);                               \
+    }
+
+REWIRE_STATS_KERNELS(generic, )
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define REWIRE_STATS_VARIANTS 1
+REWIRE_STATS_KERNELS(avx2, __attribute__((target("avx2,fma"))))
+REWIRE_STATS_KERNELS(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
+#else
+#define REWIRE_STATS_VARIANTS 0
+#endif
+#undef REWIRE_STATS_KERNELS
+
 }  // namespace
 
 void shuffle_statistic(const double* u, Eigen::Index ld, Eigen::Index q, Eigen::Index m, bool t_statistic,
                        double dof, const double* ss, Eigen::Index edges, double* out) {
-    shuffle_statistic_impl(u, ld, q, m, t_statistic, dof, ss, edges, out);
+#if REWIRE_STATS_VARIANTS
+    switch (kernel_variant()) {
+        case KernelVariant::avx512: return shuffle_statistic_avx512(u, ld, q, m, t_statistic, dof, ss, edges, out);
+        case KernelVariant::avx2: return shuffle_statistic_avx2(u, ld, q, m, t_statistic, dof, ss, edges, out);
+        default: break;
+    }
+#endif
+    shuffle_statistic_generic(u, ld, q, m, t_statistic, dof, ss, edges, out);
 }
 
 void panel_gemm(const double* w, Eigen::Index rows, Eigen::Index subjects, const double* panels, Eigen::Index chunks,
                 double* out, Eigen::Index ld) {
-    panel_gemm_impl(w, rows, subjects, panels, chunks, out, ld);
+#if REWIRE_STATS_VARIANTS
+    switch (kernel_variant()) {
+        case KernelVariant::avx512: return panel_gemm_avx512(w, rows, subjects, panels, chunks, out, ld);
+        case KernelVariant::avx2: return panel_gemm_avx2(w, rows, subjects, panels, chunks, out, ld);
+        default: break;
+    }
+#endif
+    panel_gemm_generic(w, rows, subjects, panels, chunks, out, ld);
 }
 
 }  // namespace rewire::stats::detail

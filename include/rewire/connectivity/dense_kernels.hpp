@@ -7,9 +7,9 @@
 
 namespace rewire::detail {
 
-/// Dense kernels compiled once per instruction set in src/estimator_kernels_*.cpp and chosen at run time (the
-/// library is built for baseline x86-64; AVX2+FMA makes these 2-3× faster). Column-major raw
-/// pointers; none of them threads.
+/// Dense kernels compiled once per instruction set in src/connectivity/kernels/ and chosen by core/kernel_variant.hpp
+/// (the library is built for baseline x86-64; AVX2+FMA and AVX-512 make these several times faster); every
+/// variant gives the same bits. Column-major raw pointers; none of them threads.
 namespace kernels {
 /// C (n × n, lower triangle) += alpha · A Aᵀ for A n × k, or alpha · Aᵀ A for A k × n (`a_transposed`);
 /// k may be 0.
@@ -26,9 +26,9 @@ void gemm_nt(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, st
 bool eigh_lower(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,
                 std::int64_t ldv);
 /// eigh_lower's fast path alone (tridiagonalization, bisection and Rayleigh-quotient iteration by
-/// twisted factorizations; src/symmetric_eigensolver.inc): false when it does not apply — n < 24, a
+/// twisted factorizations; src/connectivity/kernels/symmetric_eigensolver.inc): false when it does not apply — n < 24, a
 /// (nearly) split tridiagonal form, eigenvalues closer than 1e-6·‖A‖ — and eigh_lower would fall back
-/// to Eigen's QR solver. For tests and benchmarks.
+/// to Eigen's QR solver (the generic variant's, whichever variant runs). For tests and benchmarks.
 bool eigh_lower_fast(std::int64_t n, const double* a, std::int64_t lda, double* values, double* vectors,
                      std::int64_t ldv);
 /// W M W (n × n into `out`, exactly symmetric) for symmetric W and M (both triangles read, as nilearn's

@@ -72,106 +72,17 @@ inline Eigen::Index sosfiltfilt_default_padlen(const Sos& sos) {
     return 3 * (2 * sos.rows() + 1 - std::min(zero_b, zero_a));
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define REWIRE_SOS_AVX2 1
-#else
-#define REWIRE_SOS_AVX2 0
-#endif
-
 namespace detail {
 
 constexpr int max_sections = 64;
 
-/// One pass of direct-form II transposed sections (scipy's _sosfilt) over L series interleaved in
-/// `y` (sample i of series l at i·L + l), in place, forward (step +1) or backward (step −1),
-/// starting from the steady state `zi` (sections × 2, column-major) times the first sample met.
-/// Coefficients and states live in local arrays so that the compiler keeps them apart from the data
-/// and vectorises across the series (sos_pass picks the version for the number of sections).
-template <int L, int S>
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-inline void
-sos_pass_fixed(const double* sos, const double* zi, int sections, double* y, Eigen::Index total, int step) {
-    // S > 0: exactly S sections known at compile time, so the states stay in registers (no
-    // store-to-load round trip in the recursion); S = 0: any number up to max_sections.
-    constexpr int capacity = S > 0 ? S : max_sections;
-    const int count = S > 0 ? S : sections;
-    double b0[capacity], b1[capacity], b2[capacity], a1[capacity], a2[capacity];
-    alignas(32) double z0[capacity][L];
-    alignas(32) double z1[capacity][L];
-    const double* first = y + (step > 0 ? 0 : total - 1) * L;
-    for (int s = 0; s < count; ++s) {
-        b0[s] = sos[6 * s + 0];
-        b1[s] = sos[6 * s + 1];
-        b2[s] = sos[6 * s + 2];
-        a1[s] = sos[6 * s + 4];
-        a2[s] = sos[6 * s + 5];
-        for (int l = 0; l < L; ++l) {
-            z0[s][l] = zi[s] * first[l];
-            z1[s][l] = zi[sections + s] * first[l];
-        }
-    }
-    const Eigen::Index stride = step > 0 ? L : -L;
-    double* sample = y + (step > 0 ? 0 : total - 1) * L;
-    for (Eigen::Index i = 0; i < total; ++i, sample += stride) {
-        alignas(32) double cur[L];
-        for (int l = 0; l < L; ++l)
-            cur[l] = sample[l];
-        for (int s = 0; s < count; ++s) {
-            for (int l = 0; l < L; ++l) {
-                const double next = b0[s] * cur[l] + z0[s][l];
-                z0[s][l] = b1[s] * cur[l] - a1[s] * next + z1[s][l];
-                z1[s][l] = b2[s] * cur[l] - a2[s] * next;
-                cur[l] = next;
-            }
-        }
-        for (int l = 0; l < L; ++l)
-            sample[l] = cur[l];
-    }
-}
-
-template <int L>
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-inline void
-sos_pass(const double* sos, const double* zi, int sections, double* y, Eigen::Index total, int step) {
-    switch (sections) {  // the section counts of Butterworth orders 1 to 8 (low/high-pass and band-pass)
-        case 1:
-            return sos_pass_fixed<L, 1>(sos, zi, sections, y, total, step);
-        case 2:
-            return sos_pass_fixed<L, 2>(sos, zi, sections, y, total, step);
-        case 3:
-            return sos_pass_fixed<L, 3>(sos, zi, sections, y, total, step);
-        case 4:
-            return sos_pass_fixed<L, 4>(sos, zi, sections, y, total, step);
-        case 5:
-            return sos_pass_fixed<L, 5>(sos, zi, sections, y, total, step);
-        case 6:
-            return sos_pass_fixed<L, 6>(sos, zi, sections, y, total, step);
-        case 7:
-            return sos_pass_fixed<L, 7>(sos, zi, sections, y, total, step);
-        case 8:
-            return sos_pass_fixed<L, 8>(sos, zi, sections, y, total, step);
-        default:
-            return sos_pass_fixed<L, 0>(sos, zi, sections, y, total, step);
-    }
-}
-
-#if REWIRE_SOS_AVX2
-/// sos_pass<4> compiled for AVX2: the four series in one register. No FMA, so the roundings are
-/// those of the generic loop (and of scipy's).
-__attribute__((target("avx2"))) inline void sos_pass_avx2(const double* sos, const double* zi, int sections,
-                                                          double* y, Eigen::Index total, int step) {
-    sos_pass<4>(sos, zi, sections, y, total, step);
-}
-
-inline bool cpu_has_avx2() {
-    static const bool has = __builtin_cpu_supports("avx2");
-    return has;
-}
-#endif
+/// One pass of direct-form II transposed sections (scipy's _sosfilt) over `lanes` (1 or 4) series
+/// interleaved in `y` (sample i of series l at i·lanes + l), in place, forward (step +1) or backward
+/// (step −1), starting from the steady state `zi` (sections × 2, column-major) times the first sample
+/// met. Compiled once per kernel variant in src/signal/sosfiltfilt.cpp (core/kernel_variant.hpp
+/// chooses); no FMA, so every variant rounds as scipy does.
+void sos_pass(int lanes, const double* sos, const double* zi, int sections, double* y, Eigen::Index total,
+              int step);
 
 }  // namespace detail
 
@@ -286,8 +197,7 @@ private:
         }
     }
 
-    // One pass of the sections over L interleaved series (detail::sos_pass), through the AVX2 copy
-    // of the loop where the CPU has it; the arithmetic, and so every result, is the same.
+    // One pass of the sections over L interleaved series (detail::sos_pass).
     template <int L>
     void run(double* y, Eigen::Index total, int step) const {
         const auto sections = static_cast<int>(sos_.rows());
@@ -295,13 +205,7 @@ private:
             throw InvalidInput("sosfiltfilt: at most " + std::to_string(detail::max_sections) +
                                " sections, got " + std::to_string(sections));
         }
-#if REWIRE_SOS_AVX2
-        if (L == 4 && detail::cpu_has_avx2()) {
-            detail::sos_pass_avx2(sos_.data(), zi_.data(), sections, y, total, step);
-            return;
-        }
-#endif
-        detail::sos_pass<L>(sos_.data(), zi_.data(), sections, y, total, step);
+        detail::sos_pass(L, sos_.data(), zi_.data(), sections, y, total, step);
     }
 
     Sos sos_;

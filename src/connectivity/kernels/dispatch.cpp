@@ -8,7 +8,6 @@ namespace rewire::detail::kernels {
 
 #define REWIRE_DECLARE_KERNELS(variant)                                                                      \
     namespace variant {                                                                                      \
-    bool compiled();                                                                                         \
     void syrk_lower(std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, bool a_transposed,     \
                     double alpha, double* c, std::int64_t ldc);                                              \
     void gemm_tn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,          \

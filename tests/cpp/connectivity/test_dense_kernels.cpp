@@ -1,13 +1,23 @@
 // The fast symmetric eigensolver behind tangent.hpp's matrix functions (src/symmetric_eigensolver.inc):
 // on generic matrices it must give eigenpairs as accurate as Eigen's QR solver, and on clustered,
 // repeated or split spectra it must decline so that eigh_lower falls back to the QR solver.
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "rewire/connectivity/covariance.hpp"
+#include "rewire/connectivity/estimate.hpp"
+#include "rewire/connectivity/matrix_functions.hpp"
+#include "rewire/connectivity/tangent.hpp"
+#include "rewire/core/kernel_variant.hpp"
 #include "test_support.hpp"
+#include "variant_support.hpp"
 
 using namespace rewire;
 namespace kernels = rewire::detail::kernels;
@@ -183,4 +193,194 @@ TEST_CASE("whiten, recompose and congruence kernels against plain products", "[e
     const Eigen::MatrixXd product = l * m * l.transpose();
     CHECK((out - product).cwiseAbs().maxCoeff() <= 1e-13 * product.cwiseAbs().maxCoeff());
     CHECK((out.array() == out.transpose().array()).all());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Every instruction-set variant (core/kernel_variant.hpp) gives the same bits: each kernel and each
+// estimator on top of them runs once per variant this build and CPU have, in one process, and its
+// bytes are compared with the generic variant's; the generic results are checked against closed forms.
+
+namespace {
+
+using Outputs = std::vector<std::pair<std::string, Eigen::MatrixXd>>;
+
+/// `compute` once per available variant; every output byte-equal to the generic variant's. Returns the
+/// generic outputs.
+template <typename Compute>
+Outputs same_bits_in_every_variant(Compute compute) {
+    Outputs reference;
+    for (const KernelVariant variant : test::available_variants()) {
+        const test::ForcedVariant forced(variant);
+        const Outputs outputs = compute();
+        if (variant == KernelVariant::generic) {
+            reference = outputs;
+            continue;
+        }
+        REQUIRE(outputs.size() == reference.size());
+        for (std::size_t k = 0; k < outputs.size(); ++k) {
+            const Eigen::MatrixXd& a = outputs[k].second;
+            const Eigen::MatrixXd& b = reference[k].second;
+            INFO(kernel_variant_name(variant) << " against generic: " << outputs[k].first);
+            REQUIRE(a.rows() == b.rows());
+            REQUIRE(a.cols() == b.cols());
+            CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0);
+        }
+    }
+    return reference;
+}
+
+Eigen::MatrixXd scalar(double x) { return Eigen::MatrixXd::Constant(1, 1, x); }
+
+const Eigen::MatrixXd& find(const Outputs& outputs, const std::string& name) {
+    for (const auto& [key, value] : outputs) {
+        if (key == name) return value;
+    }
+    FAIL("no output " << name);
+    return outputs.front().second;
+}
+
+double relative(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+    return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
+}
+
+}  // namespace
+
+TEST_CASE("dense kernels give the same bits in every variant, and the right numbers", "[variants]") {
+    // N × T: below and above the microkernels' tiles, the fast eigensolver's threshold (24), T < N.
+    const auto [n, t] = GENERATE(table<int, int>(
+        {{5, 50}, {5, 1200}, {23, 50}, {23, 1200}, {24, 50}, {24, 1200}, {97, 50}, {97, 1200}, {400, 1200}}));
+    const Eigen::MatrixXd x = test::mixed_signals(t, n, static_cast<unsigned>(31 * n + t), 0.3 / std::sqrt(n));
+    const Eigen::MatrixXd y = test::mixed_signals(t, n + 3, static_cast<unsigned>(37 * n + t), 0.2);
+    // SPD (a ridge keeps T < N regular) and a second SPD matrix for the products.
+    const Eigen::MatrixXd a = x.transpose() * x / t + 0.2 * Eigen::MatrixXd::Identity(n, n);
+    const Eigen::MatrixXd b = y.leftCols(n).transpose() * y.leftCols(n) / t + 0.1 * Eigen::MatrixXd::Identity(n, n);
+    const Outputs out = same_bits_in_every_variant([&] {
+        Outputs o;
+        Eigen::MatrixXd c = Eigen::MatrixXd::Zero(n, n);
+        kernels::syrk_lower(n, t, x.data(), t, true, 1.0 / t, c.data(), n);
+        o.emplace_back("syrk XᵀX", c);
+        const Eigen::MatrixXd xt = x.transpose();
+        c.setConstant(2.0);
+        kernels::syrk_lower(n, t, xt.data(), n, false, -0.5, c.data(), n);
+        o.emplace_back("syrk 2 − ½XXᵀ", c);
+        Eigen::MatrixXd g(n, n + 3);
+        kernels::gemm_tn(n, n + 3, t, x.data(), t, y.data(), t, g.data(), n);
+        o.emplace_back("gemm_tn", g);
+        const Eigen::MatrixXd yt = y.transpose();
+        kernels::gemm_nt(n, n + 3, t, xt.data(), n, yt.data(), n + 3, g.data(), n);
+        o.emplace_back("gemm_nt", g);
+        Eigen::MatrixXd l = Eigen::MatrixXd::Constant(n, n, 7.0);
+        o.emplace_back("rcond", scalar(kernels::cholesky(n, a.data(), n, l.data(), n)));
+        o.emplace_back("L", l);
+        o.emplace_back("positive definite", scalar(kernels::is_positive_definite(n, a.data(), n)));
+        Eigen::MatrixXd l_inverse(n, n);
+        for (Eigen::Index first = 0; first < n; first += 64) {
+            kernels::lower_inverse_block(n, l.data(), n, first, std::min<Eigen::Index>(64, n - first),
+                                         l_inverse.data() + first * n, n);
+        }
+        o.emplace_back("L⁻¹", l_inverse);
+        Eigen::MatrixXd s(n, n);
+        kernels::triangular_congruence(n, l.data(), n, b.data(), n, s.data(), n);
+        o.emplace_back("L B Lᵀ", s);
+        kernels::whiten(n, a.data(), n, b.data(), n, s.data(), n);
+        o.emplace_back("A B A", s);
+        Eigen::VectorXd values(n);
+        Eigen::MatrixXd vectors(n, n);
+        o.emplace_back("eigh ok", scalar(kernels::eigh_lower(n, a.data(), n, values.data(), vectors.data(), n)));
+        o.emplace_back("eigenvalues", values);
+        o.emplace_back("eigenvectors", vectors);
+        kernels::recompose(n, vectors.data(), n, values.data(), s.data(), n);
+        o.emplace_back("V diag(λ) Vᵀ", s);
+        EstimateOptions options;
+        options.threads = 2;
+        o.emplace_back("correlation", estimate(x, options).matrix);
+        options.kind = ConnectivityKind::partial_correlation;
+        options.estimator = CovarianceEstimator::ledoit_wolf;
+        o.emplace_back("partial correlation", estimate(x, options).matrix);
+        options.kind = ConnectivityKind::covariance;
+        o.emplace_back("ledoit-wolf", estimate(x, options).matrix);
+        o.emplace_back("sqrtm", sqrtm(a));
+        o.emplace_back("logm", logm(a));
+        o.emplace_back("expm", expm(0.1 * b));
+        return o;
+    });
+    // The generic variant's numbers against closed forms.
+    const Eigen::MatrixXd lower_xtx = (x.transpose() * x / t).triangularView<Eigen::Lower>();
+    CHECK(relative(find(out, "syrk XᵀX").triangularView<Eigen::Lower>(), lower_xtx) <= 1e-13);
+    CHECK(relative(find(out, "gemm_tn"), x.transpose() * y) <= 1e-13);
+    CHECK(relative(find(out, "gemm_nt"), x.transpose() * y) <= 1e-13);
+    const Eigen::MatrixXd& l = find(out, "L");
+    CHECK(Eigen::MatrixXd(l.triangularView<Eigen::StrictlyUpper>()).cwiseAbs().maxCoeff() == 0.0);
+    CHECK(relative(l * l.transpose(), a) <= 1e-14);
+    const double rcond = find(out, "rcond")(0, 0);
+    CHECK(rcond == Approx(Eigen::LLT<Eigen::MatrixXd>(a).rcond()).epsilon(1e-6));
+    CHECK(find(out, "positive definite")(0, 0) == 1.0);
+    CHECK((l * find(out, "L⁻¹") - Eigen::MatrixXd::Identity(n, n)).cwiseAbs().maxCoeff() <= 1e-13);
+    CHECK(relative(find(out, "L B Lᵀ"), l * b * l.transpose()) <= 1e-13);
+    CHECK(relative(find(out, "A B A"), a * b * a) <= 1e-13);
+    REQUIRE(find(out, "eigh ok")(0, 0) == 1.0);
+    const Eigen::MatrixXd& v = find(out, "eigenvectors");
+    const Eigen::VectorXd lambda = find(out, "eigenvalues");
+    CHECK(relative(v * lambda.asDiagonal() * v.transpose(), a) <= 1e-13);
+    CHECK((v.transpose() * v - Eigen::MatrixXd::Identity(n, n)).cwiseAbs().maxCoeff() <= 1e-12);
+    CHECK(relative(find(out, "V diag(λ) Vᵀ"), a) <= 1e-13);
+    const Eigen::MatrixXd root = find(out, "sqrtm");
+    CHECK(relative(root * root, a) <= 1e-13);
+    const auto spectral = [](const Eigen::MatrixXd& m, double (*f)(double)) {  // Eigen's own eigensolver
+        const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e(m);
+        return Eigen::MatrixXd(e.eigenvectors() * e.eigenvalues().unaryExpr(f).asDiagonal() * e.eigenvectors().transpose());
+    };
+    CHECK((find(out, "logm") - spectral(a, [](double z) { return std::log(z); })).cwiseAbs().maxCoeff() <= 1e-12);
+    CHECK(relative(find(out, "expm"), spectral(0.1 * b, [](double z) { return std::exp(z); })) <= 1e-12);
+}
+
+TEST_CASE("the QR fallback and the tangent space give the same bits in every variant", "[variants]") {
+    const int n = GENERATE(24, 97);
+    // Identity-like (the fast eigensolver declines: a nearly split tridiagonal form) and clustered.
+    Eigen::MatrixXd near_identity = Eigen::MatrixXd::Identity(n, n);
+    near_identity(3, 5) = near_identity(5, 3) = 1e-3;
+    Eigen::VectorXd spectrum = Eigen::VectorXd::LinSpaced(n, 1.0, 3.0);
+    spectrum[10] = spectrum[11] = spectrum[12];
+    const Eigen::MatrixXd clustered = test::with_spectrum(spectrum, 17);
+    std::vector<Eigen::MatrixXd> group;
+    for (int s = 0; s < 4; ++s) {
+        const Eigen::MatrixXd x = test::mixed_signals(3 * n, n, static_cast<unsigned>(100 + s), 0.3 / std::sqrt(n));
+        group.push_back(x.transpose() * x / (3.0 * n));
+    }
+    const Outputs out = same_bits_in_every_variant([&] {
+        Outputs o;
+        for (const auto& [name, m] : {std::pair<std::string, const Eigen::MatrixXd*>{"near identity", &near_identity},
+                                      {"clustered", &clustered}}) {
+            Eigen::VectorXd values(n);
+            Eigen::MatrixXd vectors(n, n);
+            o.emplace_back(name + " fast", scalar(kernels::eigh_lower_fast(n, m->data(), n, values.data(), vectors.data(), n)));
+            REQUIRE(kernels::eigh_lower(n, m->data(), n, values.data(), vectors.data(), n));
+            o.emplace_back(name + " values", values);
+            o.emplace_back(name + " vectors", vectors);
+        }
+        TangentOptions options;
+        options.mean.threads = 2;
+        TangentSpace space(options);
+        const std::vector<Connectome> tangents = space.fit_covariances(group).transform_covariances(group);
+        o.emplace_back("geometric mean", space.mean());
+        for (std::size_t s = 0; s < tangents.size(); ++s) o.emplace_back("tangent " + std::to_string(s), tangents[s]);
+        return o;
+    });
+    CHECK(find(out, "near identity fast")(0, 0) == 0.0);
+    CHECK(find(out, "clustered fast")(0, 0) == 0.0);
+    for (const auto& [name, m] : {std::pair<std::string, const Eigen::MatrixXd*>{"near identity", &near_identity},
+                                  {"clustered", &clustered}}) {
+        const Eigen::MatrixXd& v = find(out, name + " vectors");
+        CHECK(relative(v * find(out, name + " values").asDiagonal() * v.transpose(), *m) <= 1e-13);
+    }
+    // Each tangent vector is log(W C W) with W = G^{-1/2} for the mean G, by Eigen's eigensolver.
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> mean(find(out, "geometric mean"));
+    const Eigen::MatrixXd w = mean.eigenvectors() * mean.eigenvalues().cwiseInverse().cwiseSqrt().asDiagonal() *
+                              mean.eigenvectors().transpose();
+    for (int s = 0; s < 4; ++s) {
+        const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e(w * group[static_cast<std::size_t>(s)] * w);
+        const Eigen::MatrixXd log = e.eigenvectors() * e.eigenvalues().array().log().matrix().asDiagonal() *
+                                    e.eigenvectors().transpose();
+        CHECK((find(out, "tangent " + std::to_string(s)) - log).cwiseAbs().maxCoeff() <= 1e-10);
+    }
 }

@@ -1,11 +1,14 @@
 // Zero-phase filtering (scipy.signal.sosfiltfilt): squared gain, no phase shift, unit DC gain, linearity.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <utility>
+#include <vector>
 
 #include "rewire/signal/butterworth.hpp"
 #include "rewire/signal/sosfiltfilt.hpp"
 #include "signal/signal_support.hpp"
+#include "variant_support.hpp"
 
 using namespace rewire;
 
@@ -53,4 +56,27 @@ TEST_CASE("zero-phase filtering: squared gain, no phase shift, unit DC gain, lin
     CHECK_THROWS_WITH(filter(Eigen::MatrixXd::Zero(18, 1)), Catch::Contains("needs more than padlen = 18"));
     CHECK(ZeroPhaseFilter(butterworth_sos(5, std::nullopt, 0.1, fs), PadType::none).padlen() == 0);
     CHECK(ZeroPhaseFilter(butterworth_sos(5, 0.01, 0.1, fs), PadType::odd, 7).padlen() == 7);
+}
+
+TEST_CASE("zero-phase filtering gives the same bits in every kernel variant, one series or four at a time",
+          "[signal][variants]") {
+    const ZeroPhaseFilter filter(butterworth_sos(4, 0.01, 0.1, 1.0));
+    const Eigen::MatrixXd x = random_walk(500, 7, 3);  // one group of four series, one of three
+    Eigen::MatrixXd reference;
+    for (const KernelVariant variant : test::available_variants()) {
+        const test::ForcedVariant forced(variant);
+        const Eigen::MatrixXd y = filter(x);
+        std::vector<double> work(static_cast<std::size_t>(filter.work_size(x.rows())));
+        for (Eigen::Index j = 0; j < x.cols(); ++j) {
+            Eigen::VectorXd alone = x.col(j);
+            filter.filter(alone.data(), alone.size(), work.data());
+            CHECK(std::memcmp(alone.data(), y.col(j).data(), sizeof(double) * static_cast<std::size_t>(alone.size())) == 0);
+        }
+        if (variant == KernelVariant::generic) {
+            reference = y;
+            continue;
+        }
+        INFO(kernel_variant_name(variant));
+        CHECK(std::memcmp(y.data(), reference.data(), sizeof(double) * static_cast<std::size_t>(y.size())) == 0);
+    }
 }
