@@ -188,7 +188,8 @@ TEST_CASE("a write failure leaves every committed run readable and a reopened st
                       expected.measures.at("correlation"));
             }
             CHECK(store.verify().intact());
-            CHECK(store.edges("correlation", "pre").subjects.size() == committed.size());
+            if (!committed.empty())  // a store with only its header has no edge table yet
+                CHECK(store.edges("correlation", "pre").subjects.size() == committed.size());
         }
         CHECK(std::distance(std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()), {}) ==
               (std::filesystem::exists(path) ? 1 : 0));  // no NAME.part-<pid> left
