@@ -96,11 +96,6 @@ pass_lanes(int lanes, const double* sos, const double* zi, int sections, double*
     }
 }
 
-void sos_pass_generic(int lanes, const double* sos, const double* zi, int sections, double* y, Eigen::Index total,
-                      int step) {
-    pass_lanes(lanes, sos, zi, sections, y, total, step);
-}
-
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define REWIRE_SOS_AVX2 1
 __attribute__((target("avx2"))) void sos_pass_avx2(int lanes, const double* sos, const double* zi, int sections,
@@ -118,7 +113,7 @@ void sos_pass(int lanes, const double* sos, const double* zi, int sections, doub
     // AVX-512 brings nothing to four lanes: that variant runs the AVX2 build too.
     if (kernel_variant() != KernelVariant::generic) return sos_pass_avx2(lanes, sos, zi, sections, y, total, step);
 #endif
-    sos_pass_generic(lanes, sos, zi, sections, y, total, step);
+    pass_lanes(lanes, sos, zi, sections, y, total, step);
 }
 
 }  // namespace rewire::detail
