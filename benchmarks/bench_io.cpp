@@ -20,7 +20,7 @@
 
 #include <zlib.h>
 
-#include "byte_source.hpp"
+#include "io/byte_source.hpp"
 #include "rewire/rewire.hpp"
 
 namespace {

@@ -47,7 +47,7 @@ TR = 0.72
 SEED = 20240701
 STRATEGY = "36P"
 GZIP_LEVEL = 1
-GENERATOR = "rewire.simulate.simulate_run (default atlas)"
+GENERATOR = "rewire.simulate.simulate_run (atlas: mricron AAL)"
 
 REWIRE_CHILD = r"""
 import json, sys, time
@@ -125,7 +125,8 @@ def prepare_study(args, data_dir: Path):
                 from rewire.simulate import simulate_run
 
                 simulate_run(os.fspath(path), timepoints=args.volumes, tr=TR, resolution=args.resolution, seed=seed,
-                             dtype="int16", gzip_level=GZIP_LEVEL, mask_path=func / names["mask"],
+                             dtype="int16", atlas=extraction.SIMULATION_ATLAS, gzip_level=GZIP_LEVEL,
+                             mask_path=func / names["mask"],
                              confounds_path=func / names["confounds"])
                 (func / names["bold_json"]).write_text(json.dumps({"RepetitionTime": TR, "TaskName": "rest"}))
 

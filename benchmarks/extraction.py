@@ -52,7 +52,10 @@ TR = 0.72
 SEED = 20240601
 PARCELS = 400
 GZIP_LEVEL = 1
-GENERATOR = "rewire.simulate.simulate_run (default atlas)"
+# The simulated regions come from mricron's AAL (the simulator's default before it had its own synthetic
+# atlas), so that the data stay those of the committed results.
+SIMULATION_ATLAS = "/usr/share/mricron/templates/aal.nii.gz"
+GENERATOR = "rewire.simulate.simulate_run (atlas: mricron AAL)"
 
 # The launcher runs as `python -S -I -c LAUNCHER result.json timeout_s as_limit_bytes argv...`. It is tiny
 # on purpose: ru_maxrss of a child includes the size of the process it was forked from, so the measured
@@ -223,7 +226,7 @@ def simulate(path: Path, *, volumes: int, dtype: str, resolution: int, mask_path
     from rewire.simulate import simulate_run
 
     simulate_run(os.fspath(path), timepoints=volumes, tr=TR, resolution=resolution, seed=SEED, dtype=dtype,
-                 gzip_level=GZIP_LEVEL, mask_path=os.fspath(mask_path) if mask_path else None)
+                 atlas=SIMULATION_ATLAS, gzip_level=GZIP_LEVEL, mask_path=os.fspath(mask_path) if mask_path else None)
 
 
 def ensure_file(path: Path, params: dict, make) -> Path:

@@ -23,3 +23,8 @@ string(FIND "${exported}" "-ffp-contract=off" found)
 if(found EQUAL -1)
   message(FATAL_ERROR "${targets_file}: the exported rewire::rewire target does not carry -ffp-contract=off")
 endif()
+# Eigen's own threading is off for consumers too (rewire's thread budget is the only one).
+string(FIND "${exported}" "EIGEN_DONT_PARALLELIZE" found)
+if(found EQUAL -1)
+  message(FATAL_ERROR "${targets_file}: the exported rewire::rewire target does not define EIGEN_DONT_PARALLELIZE")
+endif()

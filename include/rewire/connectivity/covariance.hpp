@@ -236,26 +236,14 @@ std::vector<CovarianceEstimate> estimate_covariances(const std::vector<Signals>&
                                "'ledoit_wolf' estimator");
         }
     }
-    const auto count = static_cast<Eigen::Index>(subjects.size());
-    const int threads = static_cast<int>(
-        std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(options.threads), count)));
     CovarianceOptions single = options;
     single.threads = 1;
     std::vector<CovarianceEstimate> out(subjects.size());
-    std::vector<std::string> errors(subjects.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (Eigen::Index k = 0; k < count; ++k) {
-        const auto i = static_cast<std::size_t>(k);
-        try {
-            out[i] = estimate_covariance(subjects[i], single);
-        } catch (const std::exception& e) {
-            errors[i] = e.what();
-        }
-    }
-    for (std::size_t i = 0; i < errors.size(); ++i) {  // the first failing subject, whatever the threads
-        if (!errors[i].empty())
-            throw InvalidInput("subject " + std::to_string(i) + ": " + errors[i]);
-    }
+    // One subject per thread; the first failing subject's error, with its type, whatever the threads.
+    parallel_for(
+        static_cast<std::int64_t>(subjects.size()), {options.threads, 1},
+        [&](std::int64_t k) { out[static_cast<std::size_t>(k)] = estimate_covariance(subjects[static_cast<std::size_t>(k)], single); },
+        [](std::int64_t k) { return "subject " + std::to_string(k); });
     return out;
 }
 

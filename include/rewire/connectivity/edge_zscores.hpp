@@ -82,12 +82,10 @@ inline void lagged_products(const Eigen::MatrixXd& u, Eigen::Index k, int thread
     const Eigen::Index t = u.rows(), n = u.cols();
     const Eigen::Index width = 128;
     const Eigen::Index blocks = (n + width - 1) / width;
-    const int nt = static_cast<int>(std::min<Eigen::Index>(std::max(1, threads), blocks));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-    for (Eigen::Index b = 0; b < blocks; ++b) {
+    parallel_for(blocks, {threads, 1}, [&](Eigen::Index b) {
         const Eigen::Index c0 = b * width, cols = std::min(width, n - c0);
         kernels::gemm_tn(n, cols, t - k, u.data(), t, u.data() + c0 * t + k, t, p.data() + c0 * n, n);
-    }
+    });
 }
 
 }  // namespace detail
@@ -161,15 +159,14 @@ inline EdgeZScores edge_zscores(const Eigen::Ref<const Eigen::MatrixXd>& signals
                 detail::lagged_products(u, k, threads, p);  // p(i, j) = ρ_ij(k), p(j, i) = ρ_ij(−k)
                 const double w = frames - 1.0 - static_cast<double>(k);
                 const auto ac = rho.col(k - 1);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && n >= 64)
-                for (Eigen::Index j = 0; j < n; ++j) {
+                parallel_for(n, {threads, 64}, [&](Eigen::Index j) {  // columns are independent
                     for (Eigen::Index i = 0; i < n; ++i) {
                         const double plus = p(i, j), minus = p(j, i);
                         a(i, j) += w * (ac[i] * ac[i] + ac[j] * ac[j] + plus * plus + minus * minus);
                         b(i, j) += w * (ac[i] + ac[j]) * (plus + minus);
                         c(i, j) += w * (ac[i] * ac[j] + plus * minus);
                     }
-                }
+                });
             }
             out.dof.resize(n, n);
             for (Eigen::Index j = 0; j < n; ++j) {

@@ -104,12 +104,10 @@ inline Eigen::MatrixXd spd_inverse(const Eigen::MatrixXd& covariance, const char
     Eigen::MatrixXd l_inv(n, n);
     const Eigen::Index width = 128;
     const Eigen::Index blocks = (n + width - 1) / width;
-    const int nt = static_cast<int>(std::min<Eigen::Index>(resolve_threads(threads), blocks));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-    for (Eigen::Index b = 0; b < blocks; ++b) {
+    parallel_for(blocks, {threads, 1}, [&](Eigen::Index b) {
         const Eigen::Index first = b * width;
         kernels::lower_inverse_block(n, l.data(), n, first, std::min(width, n - first), l_inv.data() + first * n, n);
-    }
+    });
     return gram(l_inv, threads);
 }
 
@@ -201,32 +199,13 @@ inline Estimate estimate(const RowMajorSignals& signals, const EstimateOptions& 
 template <typename Signals>
 std::vector<Estimate> estimate_group(const std::vector<Signals>& subjects, const EstimateOptions& options = {}) {
     options.validate();
-    const auto count = static_cast<Eigen::Index>(subjects.size());
-    const int threads = static_cast<int>(
-        std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(options.threads), count)));
     EstimateOptions single = options;
     single.threads = 1;
     std::vector<Estimate> out(subjects.size());
-    std::vector<std::string> errors(subjects.size());
-    std::vector<int> numerical(subjects.size(), 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (Eigen::Index k = 0; k < count; ++k) {
-        const auto i = static_cast<std::size_t>(k);
-        try {
-            out[i] = estimate(subjects[i], single);
-        } catch (const NumericalError& e) {
-            errors[i] = e.what();
-            numerical[i] = 1;
-        } catch (const std::exception& e) {
-            errors[i] = e.what();
-        }
-    }
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-        if (errors[i].empty()) continue;
-        const std::string message = "subject " + std::to_string(i) + ": " + errors[i];
-        if (numerical[i]) throw NumericalError(message);
-        throw InvalidInput(message);
-    }
+    parallel_for(
+        static_cast<std::int64_t>(subjects.size()), {options.threads, 1},
+        [&](std::int64_t k) { out[static_cast<std::size_t>(k)] = estimate(subjects[static_cast<std::size_t>(k)], single); },
+        [](std::int64_t k) { return "subject " + std::to_string(k); });
     return out;
 }
 

@@ -27,9 +27,7 @@ inline Eigen::MatrixXd gram(const double* x, Eigen::Index ld, Eigen::Index t, Ei
     Eigen::MatrixXd g(n, n);
     // Tasks (i, j), j ≤ i, in row-major order of the block triangle.
     const Eigen::Index tasks = blocks * (blocks + 1) / 2;
-    const int nt = static_cast<int>(std::min<Eigen::Index>(resolve_threads(threads), tasks));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-    for (Eigen::Index task = 0; task < tasks; ++task) {
+    parallel_for(tasks, {threads, 1}, [&](Eigen::Index task) {
         Eigen::Index i = 0;
         while ((i + 1) * (i + 2) / 2 <= task)
             ++i;
@@ -48,7 +46,7 @@ inline Eigen::MatrixXd gram(const double* x, Eigen::Index ld, Eigen::Index t, Ei
         } else {
             kernels::gemm_tn(rows, cols, t, xi, ld, xj, ld, out, n);
         }
-    }
+    });
     g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
     return g;
 }

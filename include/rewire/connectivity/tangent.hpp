@@ -47,33 +47,6 @@ inline bool nearly_symmetric(const Eigen::MatrixXd& m) {
     return true;
 }
 
-/// A failure inside a parallel loop over matrices (an exception must not leave an OpenMP region),
-/// rethrown after it with its kind: the message, prefixed with the matrix, and whether the input was
-/// at fault.
-struct Failure {
-    std::string message;
-    bool invalid_input = false;
-
-    /// Runs f(), keeping what it throws.
-    template <typename F>
-    static Failure of(const std::string& prefix, F&& f) {
-        try {
-            f();
-        } catch (const InvalidInput& e) {
-            return {prefix + e.what(), true};
-        } catch (const std::exception& e) {
-            return {prefix + e.what(), false};
-        }
-        return {};
-    }
-    explicit operator bool() const { return !message.empty(); }
-    [[noreturn]] void raise() const {
-        if (invalid_input)
-            throw InvalidInput(message);
-        throw NumericalError(message);
-    }
-};
-
 /// log of a covariance whitened by an SPD reference (lower triangle read) into `out` (n × n, exactly
 /// symmetric). Whitening is a congruence, so the whitened matrix is positive definite exactly when the
 /// covariance is (Sylvester): InvalidInput when it is not.
@@ -163,15 +136,11 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
     {
         // nilearn's is_spd: symmetric to 7 decimals (relative) here, one matrix per thread; positive
         // definiteness shows in the first iteration, whose whitened matrices are congruent to these.
-        const auto count = static_cast<Eigen::Index>(matrices.size());
-        const int threads =
-            static_cast<int>(std::min<Eigen::Index>(resolve_threads(options.threads), count));
         std::vector<char> valid(matrices.size(), 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-        for (Eigen::Index k = 0; k < count; ++k) {
+        parallel_for(static_cast<std::int64_t>(matrices.size()), {options.threads, 1}, [&](std::int64_t k) {
             const auto& m = matrices[static_cast<std::size_t>(k)];
             valid[static_cast<std::size_t>(k)] = m.allFinite() && detail::nearly_symmetric(m);
-        }
+        });
         for (std::size_t k = 0; k < valid.size(); ++k) {
             if (!valid[k]) {
                 throw InvalidInput("geometric mean: matrix " + std::to_string(k) +
@@ -180,8 +149,8 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         }
     }
     const auto count = static_cast<Eigen::Index>(matrices.size());
-    const int threads =
-        static_cast<int>(std::min<Eigen::Index>(resolve_threads(options.threads), count));
+    // Threads of the ordered loop below, each with its own log.
+    const int threads = parallel_threads(count, {options.threads, 1});
 
     GeometricMean out;
     out.mean = Eigen::MatrixXd::Zero(n, n);
@@ -208,24 +177,15 @@ inline GeometricMean geometric_mean(const std::vector<Eigen::MatrixXd>& matrices
         // as the previous subject's log is in): the same bits for any thread count, one log per thread
         // in memory, and no barrier between subjects.
         Eigen::MatrixXd logs_mean = Eigen::MatrixXd::Zero(n, n);
-        detail::Failure first_failure;
-#pragma omp parallel for ordered schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-        for (Eigen::Index k = 0; k < count; ++k) {
-            Eigen::MatrixXd log;
-            const auto failure = detail::Failure::of("matrix " + std::to_string(k) + ": ", [&] {
-                log = detail::cholesky_whitened_log(l_inverse, matrices[static_cast<std::size_t>(k)],
-                                                    "geometric mean");
-            });
-#pragma omp ordered
-            {
-                if (failure && !first_failure)
-                    first_failure = failure;
-                if (!first_failure)
-                    logs_mean += log;
-            }
-        }
-        if (first_failure)
-            first_failure.raise();
+        std::vector<Eigen::MatrixXd> logs(static_cast<std::size_t>(threads));  // one per thread
+        parallel_for_ordered(
+            count, threads,
+            [&](std::int64_t k, int thread) {
+                logs[static_cast<std::size_t>(thread)] = detail::cholesky_whitened_log(
+                    l_inverse, matrices[static_cast<std::size_t>(k)], "geometric mean");
+            },
+            [&](std::int64_t, int thread) { logs_mean += logs[static_cast<std::size_t>(thread)]; },
+            [](std::int64_t k) { return "matrix " + std::to_string(k); });
         logs_mean /= static_cast<double>(count);
         norm = logs_mean.norm();
         auto gradient = detail::eigh(logs_mean, "geometric mean");
@@ -373,21 +333,13 @@ private:
                                    std::to_string(n));
             }
         }
-        const auto count = static_cast<Eigen::Index>(covariances.size());
-        const int threads = static_cast<int>(std::max<Eigen::Index>(
-            1, std::min<Eigen::Index>(resolve_threads(options_.mean.threads), count)));
-        std::vector<detail::Failure> failures(covariances.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-        for (Eigen::Index k = 0; k < count; ++k) {
-            const auto i = static_cast<std::size_t>(k);
-            failures[i] = detail::Failure::of("subject " + std::to_string(k) + ": ", [&] {
+        parallel_for(
+            static_cast<std::int64_t>(covariances.size()), {options_.mean.threads, 1},
+            [&](std::int64_t k) {
+                const auto i = static_cast<std::size_t>(k);
                 detail::whitened_log(whitening_, covariances[i], "tangent", destination(i));
-            });
-        }
-        for (const auto& failure : failures) {
-            if (failure)
-                failure.raise();
-        }
+            },
+            [](std::int64_t k) { return "subject " + std::to_string(k); });
     }
 
     std::vector<Connectome> fit_transform_covariances(const std::vector<Eigen::MatrixXd>& covariances) {

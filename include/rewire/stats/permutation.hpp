@@ -24,17 +24,15 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <Eigen/Dense>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "rewire/core/error.hpp"
+#include "rewire/core/parallel.hpp"
 #include "rewire/stats/design.hpp"
 #include "rewire/stats/distributions.hpp"
 #include "rewire/stats/enhancer.hpp"
@@ -155,8 +153,7 @@ PackedData pack(const Data& data, const Model& model, int threads) {
     std::vector<char> degenerate(static_cast<std::size_t>(packed.edges), 0);
     const Eigen::MatrixXd& z = model.nuisance;
     const Eigen::MatrixXd& x = model.interest;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (Eigen::Index c = 0; c < packed.chunks; ++c) {
+    parallel_for(packed.chunks, {threads, 1}, [&](Eigen::Index c) {
         const Eigen::Index e0 = c * kPanelWidth;
         const Eigen::Index width = std::min(kPanelWidth, packed.edges - e0);
         Eigen::MatrixXd block = data.middleCols(e0, width);
@@ -178,7 +175,7 @@ PackedData pack(const Data& data, const Model& model, int threads) {
             }
             packed.ss[static_cast<std::size_t>(e0 + l)] = sum;
         }
-    }
+    });
     for (Eigen::Index e = 0; e < packed.edges; ++e) {
         if (degenerate[static_cast<std::size_t>(e)]) packed.degenerate.push_back(e);
     }
@@ -259,80 +256,55 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
     const std::int64_t batches = (k_total + per_batch - 1) / per_batch;
     result.null.resize(k_total);
     const bool elementwise = enhancer.elementwise();
-    std::vector<std::vector<std::int64_t>> counts;
-    if (elementwise) counts.assign(static_cast<std::size_t>(threads), {});
 
-    std::atomic<std::int64_t> done{0};
-    std::atomic<bool> stop{false};
-    bool cancelled = false;
-    std::exception_ptr failure;
-#pragma omp parallel num_threads(threads)
-    {
-        int thread = 0;
-#ifdef _OPENMP
-        thread = omp_get_thread_num();
-#endif
-        std::vector<double> w(static_cast<std::size_t>(per_batch * m * s));
-        std::vector<double> u;
-        std::vector<std::int64_t> perm(static_cast<std::size_t>(s));
-        std::vector<double> sign(static_cast<std::size_t>(s));
-        std::vector<double> statistic(static_cast<std::size_t>(edges));
-        std::vector<double> transformed(elementwise ? static_cast<std::size_t>(edges) : 0);
+    // Each thread's buffers, made on its first batch.
+    struct Workspace {
+        std::vector<double> w, u, sign, statistic, transformed;
+        std::vector<std::int64_t> perm, counts;
         std::unique_ptr<EnhancerScratch> scratch;
-        std::vector<std::int64_t>* my_counts = nullptr;
-        try {
-            u.resize(static_cast<std::size_t>(per_batch * m * ld));
-            scratch = enhancer.make_scratch();
+    };
+    std::vector<Workspace> workspaces(static_cast<std::size_t>(parallel_threads(batches, {threads, 1})));
+    std::atomic<std::int64_t> done{0};
+    parallel_for(batches, {threads, 1}, [&](std::int64_t b, int thread) {
+        Workspace& ws = workspaces[static_cast<std::size_t>(thread)];
+        if (!ws.scratch) {
+            ws.w.resize(static_cast<std::size_t>(per_batch * m * s));
+            ws.u.resize(static_cast<std::size_t>(per_batch * m * ld));
+            ws.perm.resize(static_cast<std::size_t>(s));
+            ws.sign.resize(static_cast<std::size_t>(s));
+            ws.statistic.resize(static_cast<std::size_t>(edges));
             if (elementwise) {
-                my_counts = &counts[static_cast<std::size_t>(thread)];
-                my_counts->assign(static_cast<std::size_t>(edges), 0);
+                ws.transformed.resize(static_cast<std::size_t>(edges));
+                ws.counts.assign(static_cast<std::size_t>(edges), 0);
             }
-        } catch (...) {
-#pragma omp critical(rewire_permutation_failure)
-            if (!failure) failure = std::current_exception();
-            stop = true;
+            ws.scratch = enhancer.make_scratch();
         }
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t b = 0; b < batches; ++b) {
-            if (stop.load(std::memory_order_relaxed)) continue;
-            try {
-                const std::int64_t k0 = b * per_batch;
-                const std::int64_t count = std::min(per_batch, k_total - k0);
-                for (std::int64_t j = 0; j < count; ++j) {
-                    shuffles.get(k0 + j, perm.data(), sign.data());
-                    for (Eigen::Index r = 0; r < m; ++r) {
-                        // Row r of W: (P'ᵀ basis_r)[perm[i]] = basis_r[i] · sign[i].
-                        double* row = w.data() + (j * m + r) * s;
-                        for (Eigen::Index i = 0; i < s; ++i) row[perm[i]] = basis(r, i) * sign[i];
-                    }
-                }
-                panel_gemm(w.data(), count * m, s, packed.panels.data(), packed.chunks, u.data(), ld);
-                for (std::int64_t j = 0; j < count; ++j) {
-                    shuffle_statistic(u.data() + j * m * ld, ld, q, m, model.statistic == Statistic::t, dof,
-                                      packed.ss.data(), edges, statistic.data());
-                    if (options.z_statistic) to_z(statistic.data(), edges, model.statistic, result.df1, dof);
-                    result.null[k0 + j] = enhancer.max_enhanced(statistic.data(), edges, *scratch);
-                    if (my_counts) {
-                        enhancer.transform_all(statistic.data(), edges, transformed.data());
-                        const double* observed = result.enhanced.data();
-                        std::int64_t* exceed = my_counts->data();
-                        for (Eigen::Index e = 0; e < edges; ++e) exceed[e] += transformed[e] >= observed[e] ? 1 : 0;
-                    }
-                }
-                const std::int64_t now = done.fetch_add(count) + count;
-                if (thread == 0 && options.progress && !options.progress(now, k_total)) {
-                    cancelled = true;
-                    stop = true;
-                }
-            } catch (...) {
-#pragma omp critical(rewire_permutation_failure)
-                if (!failure) failure = std::current_exception();
-                stop = true;
+        const std::int64_t k0 = b * per_batch;
+        const std::int64_t count = std::min(per_batch, k_total - k0);
+        for (std::int64_t j = 0; j < count; ++j) {
+            shuffles.get(k0 + j, ws.perm.data(), ws.sign.data());
+            for (Eigen::Index r = 0; r < m; ++r) {
+                // Row r of W: (P'ᵀ basis_r)[perm[i]] = basis_r[i] · sign[i].
+                double* row = ws.w.data() + (j * m + r) * s;
+                for (Eigen::Index i = 0; i < s; ++i) row[ws.perm[i]] = basis(r, i) * ws.sign[i];
             }
         }
-    }
-    if (failure) std::rethrow_exception(failure);
-    if (cancelled) throw Cancelled();
+        panel_gemm(ws.w.data(), count * m, s, packed.panels.data(), packed.chunks, ws.u.data(), ld);
+        for (std::int64_t j = 0; j < count; ++j) {
+            double* statistic = ws.statistic.data();
+            shuffle_statistic(ws.u.data() + j * m * ld, ld, q, m, model.statistic == Statistic::t, dof,
+                              packed.ss.data(), edges, statistic);
+            if (options.z_statistic) to_z(statistic, edges, model.statistic, result.df1, dof);
+            result.null[k0 + j] = enhancer.max_enhanced(statistic, edges, *ws.scratch);
+            if (elementwise) {
+                enhancer.transform_all(statistic, edges, ws.transformed.data());
+                const double* observed = result.enhanced.data();
+                for (Eigen::Index e = 0; e < edges; ++e) ws.counts[e] += ws.transformed[e] >= observed[e] ? 1 : 0;
+            }
+        }
+        const std::int64_t now = done.fetch_add(count) + count;
+        if (thread == 0 && options.progress && !options.progress(now, k_total)) throw Cancelled();
+    });
     if (options.progress && done.load() == k_total) options.progress(k_total, k_total);
 
     const std::vector<double> sorted = result.sorted_null();
@@ -342,7 +314,7 @@ PermutationResult permutation_test_impl(const Data& data, const Model& model, co
         result.p_uncorrected.resize(edges);
         for (Eigen::Index e = 0; e < edges; ++e) {
             std::int64_t at_least = 0;
-            for (const auto& c : counts) at_least += c.empty() ? 0 : c[static_cast<std::size_t>(e)];
+            for (const auto& ws : workspaces) at_least += ws.counts.empty() ? 0 : ws.counts[static_cast<std::size_t>(e)];
             const double kd = static_cast<double>(k_total);
             result.p_uncorrected[e] = options.convention == Convention::rewire
                                           ? (1.0 + static_cast<double>(at_least)) / (1.0 + kd)

@@ -4,8 +4,8 @@
 #include "kernels_impl.inc"
 
 // Eigen's own namespace, renamed so that its template instances here (built for the x86-64 baseline,
-// SSE2) stay this file's: the QR fallback gives the same bits whichever variant calls it.
-#define EIGEN_DONT_PARALLELIZE
+// SSE2) stay this file's: the QR fallback gives the same bits whichever variant calls it (Eigen's own
+// threading is off library-wide: EIGEN_DONT_PARALLELIZE in CMakeLists.txt).
 #define Eigen rewire_eigen_generic
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
