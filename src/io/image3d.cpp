@@ -46,6 +46,14 @@ ImageFormat format_from_name(const std::string& path) {
                               "MetaImage (.mha, .mhd) and Analyze 7.5 (.hdr/.img)");
 }
 
+/// ITK's exception text on one line (its descriptions may span several).
+std::string description(const itk::ExceptionObject& e) {
+    std::string text = e.GetDescription();
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+}
+
 std::string show(const Affine& affine) {
     std::ostringstream text;
     text.precision(6);
@@ -122,7 +130,7 @@ void read_information(itk::ImageIOBase& io, const std::string& path, const char*
     try {
         io.ReadImageInformation();
     } catch (const itk::ExceptionObject& e) {
-        throw InvalidInput(path + ": ITK cannot read the " + std::string(format) + " header: " + e.GetDescription());
+        throw InvalidInput(path + ": ITK cannot read the " + std::string(format) + " header: " + description(e));
     }
 }
 
@@ -182,7 +190,7 @@ std::vector<double> read_buffer(itk::ImageIOBase& io, const ImageGeometry& g, co
     try {
         io.Read(buffer.data());
     } catch (const itk::ExceptionObject& e) {
-        throw IoError(path + ": ITK cannot read the voxels: " + e.GetDescription());
+        throw IoError(path + ": ITK cannot read the voxels: " + description(e));
     }
     return buffer;
 }
