@@ -103,7 +103,7 @@ Affine ras_affine(const detail::ItkVolume& volume) {
     }
     affine.row(0) *= -1.0;  // L → R
     affine.row(1) *= -1.0;  // P → A
-    return affine;
+    return (affine.array() + 0.0).matrix();  // -0 → +0
 }
 
 /// NRRD, MetaImage, Analyze: voxels and geometry as ITK reads them.

@@ -146,7 +146,8 @@ def test_atlas_in_nrrd_resamples_as_nilearn_does_its_nifti_twin(tmp_path, rng):
     _, affine = rewire.load_image3d(nrrd)
     twin = save(tmp_path / "atlas.nii.gz", labels, affine)
     shape, grid = (10, 9, 8), np.diag([3.0, 3.0, 3.0, 1.0])
-    grid[:3, 3] = affine[:3, 3] + rng.uniform(-10, -2, 3)
+    centre = affine[:3, :3] @ (np.array(labels.shape) - 1) / 2 + affine[:3, 3]
+    grid[:3, 3] = centre - 3.0 * (np.array(shape) - 1) / 2 + rng.uniform(-1, 1, 3)
     got = rewire.Atlas.from_file(nrrd)._core.labels_on_grid(list(shape), grid)
     with nilearn_quiet():
         expected = resample_img(twin, target_affine=grid, target_shape=shape, interpolation="nearest",
