@@ -162,7 +162,10 @@ Image3D read_nifti1(const std::string& path, const NiftiHeader& header) {
     image.geometry = header.geometry;
     image.geometry.tr = 0.0;
 
-    detail::ItkVolume volume = detail::itk_read(path, detail::ItkFormat::nifti);
+    // ITK's NIfTI library (niftilib) replaces NaN and ±inf in float images by 0, which nibabel keeps:
+    // float voxels come from rewire's own reader, after ITK's reading of the header is checked below.
+    const bool floating = header.datatype == NiftiDataType::float32 || header.datatype == NiftiDataType::float64;
+    detail::ItkVolume volume = detail::itk_read(path, detail::ItkFormat::nifti, !floating);
     if (volume.header_refused) {
         // ITK 5.2 refuses some headers nibabel reads and rewire has just parsed (a sheared sform has no
         // direction cosines; zero voxel sizes): the voxels then come from rewire's own reader.
@@ -184,7 +187,8 @@ Image3D read_nifti1(const std::string& path, const NiftiHeader& header) {
     // qform that agree, with voxel sizes nibabel did not have to fix. (ITK 5.2 prefers the qform to a
     // differing sform, fixes odd voxel sizes its own way, and its fallback without either transform is
     // not nibabel's: those files are read with rewire's affine without a check.)
-    bool agreed = header.has_qform && (header.sform_code <= 0 ||
+    const double qfac = header.pixdim[0];  // nibabel reads a qfac other than ±1 as 1, niftilib a negative one as -1
+    bool agreed = (qfac == 0.0 || qfac == 1.0 || qfac == -1.0) && header.has_qform && (header.sform_code <= 0 ||
                                        (header.sform - header.qform).cwiseAbs().maxCoeff() <= kAffineTolerance);
     for (std::size_t axis = 0; axis < 3; ++axis) {
         agreed = agreed && std::abs(volume.spacing[axis] - header.pixdim[axis + 1]) <= kAffineTolerance;
@@ -202,6 +206,11 @@ Image3D read_nifti1(const std::string& path, const NiftiHeader& header) {
     if (!scaled && volume.component != itk_name(header.datatype)) {
         throw InvalidInput(path + ": ITK reads voxels of type " + volume.component + " where the header says " +
                            datatype_name(header.datatype));
+    }
+    if (floating) {
+        image.data = read_nifti(path).data;
+        image.read_by_itk = false;
+        return image;
     }
     image.data = std::move(volume.values);
     scale_in_place(image.data, header);

@@ -8,8 +8,9 @@
 //   as nibabel does). ITK 5.2 takes the qform where nibabel takes the sform and cannot hold a sheared
 //   sform, so its own geometry is only checked: where it disagrees with rewire's although the file gives
 //   it no reason to (sform and qform agree, or only a qform), the read fails naming both affines.
-//   Where ITK 5.2 refuses a NIfTI-1 header nibabel reads (a sheared sform without a qform, zero voxel
-//   sizes), rewire's own reader reads the voxels instead.
+//   rewire's own reader reads the voxels instead where ITK 5.2 refuses a NIfTI-1 header nibabel reads (a
+//   sheared sform without a qform, zero voxel sizes), and for float32 / float64 images, whose NaN and
+//   ±inf ITK's NIfTI library replaces by 0 (nibabel keeps them).
 // - NIfTI-2: rewire's own reader (no ITK release reads NIfTI-2).
 // - NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), Analyze 7.5 (.hdr/.img): ITK's geometry (origin,
 //   spacing, direction in ITK's LPS world) turned into an affine in nibabel's RAS world.

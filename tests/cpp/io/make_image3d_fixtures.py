@@ -84,7 +84,8 @@ def main(out_dir):
     lines.append(write_itk(out_dir, "labels.nrrd", labels, compress=True))
     lines.append(write_itk(out_dir, "weights.nhdr", weights))
     lines.append(write_itk(out_dir, "labels.mha", labels.astype(np.uint8), compress=True))
-    lines.append(write_itk(out_dir, "weights.mhd", weights.astype(np.float64)))
+    # (not "weights.mhd": its detached data file would be weights.raw, the file weights.nhdr points to)
+    lines.append(write_itk(out_dir, "doubles.mhd", weights.astype(np.float64)))
     lines.append(write_itk(out_dir, "maps.nrrd", maps))
     lines.append(write_itk(out_dir, "maps.mha", maps.astype(np.float32)))
 

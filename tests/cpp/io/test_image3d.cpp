@@ -114,13 +114,15 @@ TEST_CASE("NIfTI files written by nibabel read through ITK as nibabel reads them
             scaled_by_itk += file.find("_scaled") != std::string::npos ? 1 : 0;
             swapped_by_itk += file.find("_be") != std::string::npos ? 1 : 0;
         }
-        if (f.at("version") == "2") CHECK_FALSE(image.read_by_itk);
+        // NIfTI-2 (ITK has no reader) and float images (ITK's niftilib turns NaN and ±inf into 0) are
+        // read by rewire's own reader.
+        if (f.at("version") == "2" || f.at("datatype").rfind("float", 0) == 0) CHECK_FALSE(image.read_by_itk);
     }
-    // Every NIfTI-1 file of the datatype matrix (32: 8 types × .nii/.nii.gz × both byte orders) went
-    // through ITK, scaled and byte-swapped ones included.
-    CHECK(by_itk >= 32);
-    CHECK(scaled_by_itk >= 16);
-    CHECK(swapped_by_itk >= 16);
+    // Every integer NIfTI-1 file of the datatype matrix (24: 6 types × .nii/.nii.gz × both byte orders)
+    // went through ITK, scaled and byte-swapped ones included.
+    CHECK(by_itk >= 24);
+    CHECK(scaled_by_itk >= 12);
+    CHECK(swapped_by_itk >= 12);
 }
 
 TEST_CASE("NRRD, MetaImage and Analyze files written by SimpleITK and nibabel", "[image3d][.sitk]") {
