@@ -67,6 +67,18 @@ def test_scaled_and_byte_swapped_nifti_equal_nibabel(tmp_path, rng):
     assert np.array_equal(affine, reference.affine)
 
 
+def test_float_nifti_keeps_nan_and_inf_as_nibabel(tmp_path, rng):
+    """ITK's NIfTI library would turn NaN and ±inf into 0; rewire keeps nibabel's values (a map with
+    NaN is then refused as a probabilistic atlas, as before)."""
+    maps = rng.random((6, 5, 4, 2)).astype(np.float32)
+    maps[0, 0, 0, 0], maps[1, 0, 0, 0], maps[2, 0, 0, 1] = np.nan, np.inf, -np.inf
+    path = save(tmp_path / "maps.nii.gz", maps, grid_affine())
+    data, _ = rewire.load_image3d(path)
+    assert np.array_equal(data, nib.load(path).get_fdata(), equal_nan=True)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        rewire.Atlas.from_maps(path)
+
+
 def test_sform_preferred_to_a_different_qform(tmp_path, rng):
     """nibabel's rule: the sform when its code is set, although ITK 5.2 would take the qform (10 mm away)."""
     labels = rng.integers(0, 5, (6, 5, 4)).astype(np.uint8)
