@@ -7,3 +7,7 @@ find_package(ISAL REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
 # JsonCpp (libjsoncpp-dev): the confounds JSON sidecars. Its CMake package defines JsonCpp::JsonCpp.
 find_package(jsoncpp 1.9 CONFIG REQUIRED)
+# ITK (libinsighttoolkit5-dev): reads every 3D image (atlases, masks, references) through its ImageIO
+# classes and resamples them onto the BOLD grid. Private to src/: its headers never reach include/.
+set(REWIRE_ITK_COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageGrid ITKTransform)
+find_package(ITK 5.2 REQUIRED COMPONENTS ${REWIRE_ITK_COMPONENTS})

@@ -66,6 +66,28 @@ py::array_t<double> load_data(const std::string& path) {
     return py::array_t<double>(shape, strides, owner->data(), free_when_done);
 }
 
+/// A 3D image (or stack) from read_image3d as {data: (X, Y, Z[, V]) float64 in Fortran order, affine,
+/// format, path}.
+py::dict image3d_dict(rewire::Image3D image) {
+    const auto& g = image.geometry;
+    std::vector<py::ssize_t> shape{g.dims[0], g.dims[1], g.dims[2]};
+    if (g.volumes > 1) shape.push_back(g.volumes);
+    std::vector<py::ssize_t> strides;
+    py::ssize_t stride = sizeof(double);
+    for (auto extent : shape) {
+        strides.push_back(stride);
+        stride *= extent;
+    }
+    py::dict d;
+    d["affine"] = g.affine;
+    d["format"] = rewire::format_name(image.format);
+    d["path"] = image.path;
+    auto* owner = new std::vector<double>(std::move(image.data));
+    py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
+    d["data"] = py::array_t<double>(shape, strides, owner->data(), free_when_done);
+    return d;
+}
+
 class PyNiftiWriter {
 public:
     PyNiftiWriter(const std::string& path, std::vector<std::int64_t> shape, const Eigen::Matrix4d& affine,
@@ -146,6 +168,20 @@ PYBIND11_MODULE(_core, m) {
             return header_dict(h);
         },
         "path"_a, "Header fields and geometry of a NIfTI file (affine as nibabel's img.affine).");
+
+    m.def(
+        "read_image3d",
+        [](const std::string& path) {
+            rewire::Image3D image;
+            {
+                py::gil_scoped_release release;
+                image = rewire::read_image3d(path);
+            }
+            return image3d_dict(std::move(image));
+        },
+        "path"_a,
+        "A 3D image (or a 4D stack of 3D volumes) in any format rewire reads (NIfTI-1/2, NRRD, MetaImage, "
+        "Analyze), through ITK: {data, affine (voxel -> RAS mm, nibabel's rule for NIfTI), format, path}.");
 
     m.def("load_data", &load_data, "path"_a,
           "Whole image as float64 shaped (X, Y, Z[, T]) like nibabel's get_fdata(); for small images.");

@@ -34,6 +34,8 @@
 #include "rewire/io/confounds.hpp"
 #include "rewire/io/extract.hpp"
 #include "rewire/io/geometry.hpp"
+#include "rewire/io/image3d.hpp"
 #include "rewire/io/nifti.hpp"
+#include "rewire/io/resample.hpp"
 #include "rewire/io/result_files.hpp"
 #include "rewire/io/store_delta.hpp"

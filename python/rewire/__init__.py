@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "Atlas": ".images",
     "extract": ".images",
     "load_data": ".images",
+    "load_image3d": ".images",
     "read_header": ".images",
     "ConnectivityMeasure": ".connectivity",
     "Tangent": ".connectivity",

@@ -1,8 +1,8 @@
-"""Images: atlases, region-signal extraction and NIfTI headers (the io layer over rewire._core)."""
+"""Images: atlases, region-signal extraction, 3D images and NIfTI headers (the io layer over rewire._core)."""
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -22,13 +22,15 @@ class Atlas:
 
     @classmethod
     def from_file(cls, path: PathLike, labels: Optional[PathLike] = None) -> "Atlas":
-        """Hard-label atlas from a 3D integer image; ``labels`` is a label table (mricron ``.txt`` or
-        BIDS ``dseg.tsv``); without it a table beside the image is used when present."""
+        """Hard-label atlas from a 3D integer image (any format of :func:`load_image3d`); ``labels`` is a
+        label table (mricron ``.txt`` or BIDS ``dseg.tsv``); without it a table beside the image is used
+        when present."""
         return cls(_core.Atlas.from_labels(os.fspath(path), os.fspath(labels) if labels else ""))
 
     @classmethod
     def from_maps(cls, path: PathLike, names: Optional[Sequence[str]] = None) -> "Atlas":
-        """Probabilistic atlas: a 4D image with one weight map per region (nilearn's NiftiMapsMasker)."""
+        """Probabilistic atlas: a 4D image, a stack of 3D weight maps, one per region (nilearn's
+        NiftiMapsMasker); any format of :func:`load_image3d`."""
         return cls(_core.Atlas.from_maps(os.fspath(path), list(names or [])))
 
     @classmethod
@@ -93,3 +95,13 @@ def read_header(path: PathLike) -> dict:
 def load_data(path: PathLike) -> np.ndarray:
     """Whole image as float64 shaped like nibabel's ``get_fdata()`` (for small images)."""
     return _core.load_data(os.fspath(path))
+
+
+def load_image3d(path: PathLike) -> Tuple[np.ndarray, np.ndarray]:
+    """``(data, affine)`` of a 3D image, or of a 4D stack of 3D volumes, read through ITK as rewire reads
+    atlases and masks: NIfTI-1 (``.nii``, ``.nii.gz``), NIfTI-2, NRRD (``.nrrd``, ``.nhdr``), MetaImage
+    (``.mha``, ``.mhd``), Analyze 7.5 (``.hdr``/``.img``). ``data`` is float64 shaped (X, Y, Z[, V]); for
+    NIfTI it equals nibabel's ``get_fdata()`` and ``affine`` nibabel's ``img.affine``; for the other
+    formats the affine is ITK's geometry in RAS+ mm."""
+    image = _core.read_image3d(os.fspath(path))
+    return image["data"], np.asarray(image["affine"])

@@ -13,40 +13,10 @@
 
 #include <Eigen/Eigenvalues>
 
-#include "label_table.hpp"
 #include "rewire/core/error.hpp"
 
 namespace rewire {
 namespace {
-
-std::vector<std::string> split(const std::string& line, char separator) {
-    std::vector<std::string> fields;
-    std::string field;
-    std::istringstream stream(line);
-    while (std::getline(stream, field, separator)) {
-        fields.push_back(field);
-    }
-    return fields;
-}
-
-std::string trim(const std::string& text) {
-    const auto begin = text.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos) {
-        return "";
-    }
-    const auto end = text.find_last_not_of(" \t\r\n");
-    return text.substr(begin, end - begin + 1);
-}
-
-bool parse_integer(const std::string& text, std::int64_t& value) {
-    try {
-        std::size_t used = 0;
-        value = std::stoll(text, &used);
-        return used == text.size();
-    } catch (const std::exception&) {
-        return false;
-    }
-}
 
 /// Looks for a label table shipped beside an atlas image.
 std::string sidecar_table(const std::string& image_path) {
@@ -96,12 +66,12 @@ void finish_layout(Parcellation& p, std::vector<std::pair<std::int64_t, std::int
 }
 
 /// Non-zero voxels of `mask` resampled onto `grid` (all true when there is no mask).
-std::vector<bool> mask_on_grid(const ImageGeometry& grid, const NiftiImage* mask) {
+std::vector<bool> mask_on_grid(const ImageGeometry& grid, const Image3D* mask) {
     std::vector<bool> inside(static_cast<std::size_t>(grid.voxels()), true);
     if (mask == nullptr) {
         return inside;
     }
-    const auto source = nearest_voxels(grid, mask->geometry());
+    const auto source = nearest_voxels(grid, mask->geometry);
     std::int64_t kept = 0;
     for (std::size_t v = 0; v < inside.size(); ++v) {
         inside[v] = source[v] >= 0 && mask->data[static_cast<std::size_t>(source[v])] != 0.0 &&
@@ -114,18 +84,6 @@ std::vector<bool> mask_on_grid(const ImageGeometry& grid, const NiftiImage* mask
     return inside;
 }
 
-/// True when the 3 × 3 part of `affine` is diagonal with no zero on the diagonal.
-bool axis_aligned(const Affine& affine) {
-    for (int i = 0; i < 3; ++i) {
-        for (int j = 0; j < 3; ++j) {
-            if ((i == j) != (affine(i, j) != 0.0)) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 std::vector<std::string> default_names(std::int64_t count) {
     std::vector<std::string> names;
     for (std::int64_t r = 1; r <= count; ++r) {
@@ -136,154 +94,14 @@ std::vector<std::string> default_names(std::int64_t count) {
 
 }  // namespace
 
-std::vector<std::int64_t> nearest_voxels(const ImageGeometry& grid, const ImageGeometry& source) {
-    std::vector<std::int64_t> result(static_cast<std::size_t>(grid.voxels()), -1);
-    if (grid.same_grid(source, 1e-6)) {
-        for (std::size_t v = 0; v < result.size(); ++v) {
-            result[v] = static_cast<std::int64_t>(v);
-        }
-        return result;
-    }
-    const auto& n = source.dims;
-    // scipy.ndimage order 0, mode 'constant' (what nilearn resamples with): a point is outside unless
-    // 0 <= c <= n - 1 before rounding, so the half voxel beyond each edge is background.
-    auto nearest = [](double c, std::int64_t size) -> std::int64_t {
-        if (!(c >= 0.0 && c <= static_cast<double>(size - 1))) {
-            return -1;
-        }
-        return static_cast<std::int64_t>(std::floor(c + 0.5));
-    };
-    if (axis_aligned(grid.affine) && axis_aligned(source.affine)) {
-        // nilearn's arithmetic, so that voxels at exactly half-way round the same way: LAPACK inverts
-        // a diagonal affine to 1/s and -t·(1/s), the product gives zoom a and offset b, and scipy's
-        // zoom_shift samples (k + b/a)·a.
-        std::array<std::vector<std::int64_t>, 3> along;
-        for (int axis = 0; axis < 3; ++axis) {
-            const double inverse = 1.0 / source.affine(axis, axis);
-            const double zoom = inverse * grid.affine(axis, axis);
-            const double offset = inverse * grid.affine(axis, 3) + (-source.affine(axis, 3) * inverse);
-            const double shift = offset / zoom;
-            for (std::int64_t k = 0; k < grid.dims[axis]; ++k) {
-                along[axis].push_back(nearest((static_cast<double>(k) + shift) * zoom, n[axis]));
-            }
-        }
-        std::size_t v = 0;
-        for (std::int64_t k = 0; k < grid.dims[2]; ++k) {
-            for (std::int64_t j = 0; j < grid.dims[1]; ++j) {
-                for (std::int64_t i = 0; i < grid.dims[0]; ++i, ++v) {
-                    const std::int64_t si = along[0][i], sj = along[1][j], sk = along[2][k];
-                    if (si >= 0 && sj >= 0 && sk >= 0) {
-                        result[v] = si + n[0] * (sj + n[1] * sk);
-                    }
-                }
-            }
-        }
-        return result;
-    }
-    const Affine map = voxel_to_voxel(grid, source);
-    std::size_t v = 0;
-    for (std::int64_t k = 0; k < grid.dims[2]; ++k) {
-        for (std::int64_t j = 0; j < grid.dims[1]; ++j) {
-            for (std::int64_t i = 0; i < grid.dims[0]; ++i, ++v) {
-                Eigen::Vector4d c = map * Eigen::Vector4d(double(i), double(j), double(k), 1.0);
-                // Eigen and LAPACK invert a rotated affine with different rounding: a point that lies
-                // on a voxel edge or half-way in exact arithmetic is put exactly there.
-                for (int axis = 0; axis < 3; ++axis) {
-                    const double half = std::round(2.0 * c[axis]) / 2.0;
-                    if (std::abs(c[axis] - half) < 1e-9) c[axis] = half;
-                }
-                const std::int64_t si = nearest(c[0], n[0]);
-                const std::int64_t sj = nearest(c[1], n[1]);
-                const std::int64_t sk = nearest(c[2], n[2]);
-                if (si >= 0 && sj >= 0 && sk >= 0) {
-                    result[v] = si + n[0] * (sj + n[1] * sk);
-                }
-            }
-        }
-    }
-    return result;
-}
-
-LabelTable read_label_table(const std::string& path) {
-    std::ifstream file(path);
-    if (!file) {
-        throw IoError(path + ": cannot open label table");
-    }
-    return detail::parse_label_table(file, path);
-}
-
-LabelTable detail::parse_label_table(std::istream& file, const std::string& path) {
-    std::map<std::int64_t, std::string> table;
-    std::string line;
-    int line_number = 0;
-    int index_column = -1;
-    int name_column = -1;
-    bool first = true;
-    while (std::getline(file, line)) {
-        ++line_number;
-        if (trim(line).empty() || trim(line)[0] == '#') {
-            continue;
-        }
-        if (first) {
-            first = false;
-            const auto header = split(trim(line), '\t');
-            for (std::size_t c = 0; c < header.size(); ++c) {
-                if (trim(header[c]) == "index") index_column = static_cast<int>(c);
-                if (trim(header[c]) == "name") name_column = static_cast<int>(c);
-            }
-            if (index_column >= 0 || name_column >= 0) {
-                if (index_column < 0 || name_column < 0) {
-                    throw InvalidInput(path + ": a TSV label table needs both 'index' and 'name' columns");
-                }
-                continue;  // BIDS dseg.tsv header
-            }
-        }
-        std::vector<std::string> fields;
-        if (index_column >= 0) {
-            fields = split(line, '\t');
-            const auto needed = static_cast<std::size_t>(std::max(index_column, name_column));
-            if (fields.size() <= needed) {
-                throw InvalidInput(path + ":" + std::to_string(line_number) + ": too few columns");
-            }
-            fields = {trim(fields[static_cast<std::size_t>(index_column)]),
-                      trim(fields[static_cast<std::size_t>(name_column)])};
-        } else {
-            std::istringstream words(line);
-            std::string word;
-            while (words >> word) fields.push_back(word);
-        }
-        std::int64_t value = 0;
-        if (fields.size() < 2 || !parse_integer(fields[0], value)) {
-            throw InvalidInput(path + ":" + std::to_string(line_number) +
-                               ": expected an integer label value followed by a name");
-        }
-        if (value == 0) {
-            continue;  // background
-        }
-        if (!table.emplace(value, fields[1]).second) {
-            throw InvalidInput(path + ":" + std::to_string(line_number) + ": label " + std::to_string(value) +
-                               " appears twice");
-        }
-    }
-    LabelTable result;
-    for (const auto& [value, name] : table) {
-        result.values.push_back(value);
-        result.names.push_back(name);
-    }
-    if (result.values.empty()) {
-        throw InvalidInput(path + ": label table lists no regions");
-    }
-    return result;
-}
-
 Atlas Atlas::from_labels(const std::string& image_path, const std::string& label_table) {
     Atlas atlas;
     atlas.kind_ = AtlasKind::labels;
     atlas.source_ = image_path;
-    atlas.image_ = read_nifti(image_path);
-    if (atlas.image_.geometry().volumes != 1) {
+    atlas.image_ = read_image3d(image_path);
+    if (atlas.image_.geometry.volumes != 1) {
         throw InvalidInput(image_path + ": a label atlas must be a 3D image, but it has " +
-                           std::to_string(atlas.image_.geometry().volumes) +
+                           std::to_string(atlas.image_.geometry.volumes) +
                            " volumes (use a maps atlas for 4D probabilistic images)");
     }
     std::set<std::int64_t> present;
@@ -329,8 +147,8 @@ Atlas Atlas::from_maps(const std::string& image_path, const std::vector<std::str
     Atlas atlas;
     atlas.kind_ = AtlasKind::maps;
     atlas.source_ = image_path;
-    atlas.image_ = read_nifti(image_path);
-    const std::int64_t maps = atlas.image_.geometry().volumes;
+    atlas.image_ = read_image3d(image_path);
+    const std::int64_t maps = atlas.image_.geometry.volumes;
     if (!names.empty() && static_cast<std::int64_t>(names.size()) != maps) {
         throw InvalidInput(image_path + ": probabilistic atlas has " + std::to_string(maps) + " maps but " +
                            std::to_string(names.size()) + " names were given");
@@ -375,7 +193,7 @@ Atlas Atlas::from_spheres(const Eigen::MatrixXd& centres, double radius, bool al
     return atlas;
 }
 
-Parcellation Atlas::on_grid(const ImageGeometry& grid, const NiftiImage* mask) const {
+Parcellation Atlas::on_grid(const ImageGeometry& grid, const Image3D* mask) const {
     Parcellation p;
     p.kind = kind_;
     p.grid = grid;
@@ -392,7 +210,7 @@ Parcellation Atlas::on_grid(const ImageGeometry& grid, const NiftiImage* mask) c
         for (std::size_t r = 0; r < regions; ++r) {
             column_of[values_[r]] = static_cast<std::int64_t>(r);
         }
-        const auto source = nearest_voxels(grid, image_.geometry());
+        const auto source = nearest_voxels(grid, image_.geometry);
         for (std::size_t v = 0; v < source.size(); ++v) {
             if (source[v] < 0) continue;
             const double label = image_.data[static_cast<std::size_t>(source[v])];
@@ -403,8 +221,8 @@ Parcellation Atlas::on_grid(const ImageGeometry& grid, const NiftiImage* mask) c
         }
         finish_layout(p, entries, nullptr);
     } else if (kind_ == AtlasKind::maps) {
-        const auto source = nearest_voxels(grid, image_.geometry());
-        const std::int64_t atlas_voxels = image_.geometry().voxels();
+        const auto source = nearest_voxels(grid, image_.geometry);
+        const std::int64_t atlas_voxels = image_.geometry.voxels();
         std::vector<double> weights;
         for (std::size_t v = 0; v < source.size(); ++v) {
             if (source[v] < 0) continue;

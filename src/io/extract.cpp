@@ -239,10 +239,10 @@ Extraction extract(const std::string& bold_path, const Atlas& atlas, const std::
                            std::to_string(header.geometry.volumes) +
                            " volume(s) (dim[0] = " + std::to_string(header.dim[0]) + ")");
     }
-    NiftiImage mask;
+    Image3D mask;
     if (!mask_path.empty()) {
-        mask = read_nifti(mask_path);
-        if (mask.geometry().volumes != 1) {
+        mask = read_image3d(mask_path);
+        if (mask.geometry.volumes != 1) {
             throw InvalidInput(mask_path + ": a brain mask must be a 3D image");
         }
     }

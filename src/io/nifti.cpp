@@ -257,6 +257,24 @@ NiftiHeader decode_header(const unsigned char* raw, int size, bool swapped, cons
     g.volumes = ndim >= 4 ? h.dim[4] : 1;
     check_sizes(h, path);
     g.tr = ndim >= 4 ? h.pixdim[4] * seconds_per_time_unit(h.xyzt_units) : 0.0;
+    const double threshold = h.version == 1 ? -3.0 * std::numeric_limits<float>::epsilon()
+                                            : -3.0 * std::numeric_limits<double>::epsilon();
+    // Both transforms as the file states them, whichever one the affine follows (read_image3d checks
+    // ITK's reading against them).
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 4; ++j) {
+            h.sform(i, j) = srow[i][j];
+        }
+    }
+    if (h.qform_code > 0 && h.sform_code > 0) {
+        try {
+            h.qform = qform_affine(quatern[0], quatern[1], quatern[2], h.pixdim,
+                                   Eigen::Vector3d(qoffset[0], qoffset[1], qoffset[2]), threshold);
+            h.has_qform = h.qform.allFinite();
+        } catch (const InvalidInput&) {
+            h.has_qform = false;  // the sform is used; a qform nothing reads is no error
+        }
+    }
     if (h.sform_code > 0) {
         g.affine = Affine::Identity();
         for (int i = 0; i < 3; ++i) {
@@ -272,14 +290,14 @@ NiftiHeader decode_header(const unsigned char* raw, int size, bool swapped, cons
                                "to use the qform");
         }
     } else if (h.qform_code > 0) {
-        const double threshold = h.version == 1 ? -3.0 * std::numeric_limits<float>::epsilon()
-                                                : -3.0 * std::numeric_limits<double>::epsilon();
         try {
             g.affine = qform_affine(quatern[0], quatern[1], quatern[2], h.pixdim,
                                     Eigen::Vector3d(qoffset[0], qoffset[1], qoffset[2]), threshold);
         } catch (const InvalidInput& e) {
             throw InvalidInput(path + ": qform " + e.what());
         }
+        h.qform = g.affine;
+        h.has_qform = true;
     } else {
         g.affine = fallback_affine(g.dims, h.pixdim);
     }

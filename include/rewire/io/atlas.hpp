@@ -8,7 +8,9 @@
 #include <Eigen/Core>
 
 #include "rewire/io/geometry.hpp"
+#include "rewire/io/image3d.hpp"
 #include "rewire/io/nifti.hpp"
+#include "rewire/io/resample.hpp"
 
 namespace rewire {
 
@@ -47,13 +49,14 @@ struct Parcellation {
 /// An atlas as given by the user, before it meets a BOLD grid.
 class Atlas {
 public:
-    /// Hard-label atlas: a 3D image of integer labels (0 = background). `label_table` names the
+    /// Hard-label atlas: a 3D image of integer labels (0 = background), in any format read_image3d reads. `label_table` names the
     /// regions; when empty, a table beside the image (`<image>.txt` as mricron ships, or a `.tsv`
     /// with the same stem) is used if present, else the regions are named by their values. Columns
     /// are every label in the image or the table, in ascending value.
     static Atlas from_labels(const std::string& image_path, const std::string& label_table = "");
 
-    /// Probabilistic atlas: a 4D image with one weight map per region (nilearn's NiftiMapsMasker).
+    /// Probabilistic atlas: a 4D image, a stack of 3D weight maps, one per region (nilearn's
+    /// NiftiMapsMasker), in any format read_image3d reads.
     /// `names` must be empty or hold one name per map.
     static Atlas from_maps(const std::string& image_path, const std::vector<std::string>& names = {});
 
@@ -72,22 +75,17 @@ public:
     /// The regions on `grid`. An atlas on another grid is resampled by nearest neighbour in world
     /// coordinates; `mask` (optional, any grid) restricts the regions to its non-zero voxels.
     /// Throws InvalidInput when no region voxel falls inside the grid (or the mask).
-    Parcellation on_grid(const ImageGeometry& grid, const NiftiImage* mask = nullptr) const;
+    Parcellation on_grid(const ImageGeometry& grid, const Image3D* mask = nullptr) const;
 
 private:
     AtlasKind kind_ = AtlasKind::labels;
     std::string source_;
     std::vector<std::int64_t> values_;
     std::vector<std::string> names_;
-    NiftiImage image_;            // labels (3D) or maps (4D)
+    Image3D image_;               // labels (3D) or maps (a stack of 3D volumes)
     Eigen::MatrixXd centres_;     // spheres
     double radius_ = 0.0;
     bool allow_overlap_ = false;
 };
-
-/// For each voxel of `grid`, the linear index of the nearest voxel of `source` in world space, or -1
-/// when it falls outside `source`. Follows scipy.ndimage order-0 sampling in mode 'constant', as
-/// nilearn resamples: outside unless 0 <= x <= n - 1 in every axis, then rounded as floor(x + 0.5).
-std::vector<std::int64_t> nearest_voxels(const ImageGeometry& grid, const ImageGeometry& source);
 
 }  // namespace rewire

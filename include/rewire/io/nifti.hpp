@@ -49,6 +49,9 @@ struct NiftiHeader {
     int qform_code = 0;
     int sform_code = 0;
     int xyzt_units = 0;
+    Affine sform = Affine::Identity();  ///< srow_x/y/z as stored (meaningful when sform_code > 0)
+    Affine qform = Affine::Identity();  ///< the qform's affine, valid when has_qform
+    bool has_qform = false;             ///< qform_code > 0 and its quaternion decodes
     ImageGeometry geometry;          ///< dims, voxel size, affine and TR derived from the fields above
 };
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _core
 from .._files import check_output_file, check_output_folder
-from ..images import Atlas, extract, read_header
+from ..images import Atlas, extract, load_image3d, read_header
 from .bids import BoldRun, discover
 from .options import DEFAULT_WORKERS, KINDS, StudyOptions
 
@@ -242,9 +242,7 @@ def _store_header(atlas: Atlas, options: StudyOptions) -> "_core.StoreHeader":
 
 def _centroids(atlas: Atlas, path: str) -> np.ndarray:
     """Region centroids in mm, in the atlas' own grid (NaN for a region absent from the image)."""
-    header = read_header(path)
-    data = _core.load_data(path)
-    affine = header["affine"]
+    data, affine = load_image3d(path)
     coordinates = np.full((len(atlas), 3), np.nan)
     labels = data.ravel(order="F")
     order = np.argsort(labels, kind="stable")
