@@ -12,6 +12,7 @@
 #include "itk_bridge.hpp"
 #include "rewire/core/error.hpp"
 #include "rewire/io/nifti.hpp"
+#include "widen_in_place.hpp"
 
 namespace rewire {
 namespace {
@@ -121,21 +122,13 @@ Image3D read_with_itk_geometry(const std::string& path, ImageFormat format, deta
     return image;
 }
 
-/// Converts the stored values (`bytes` <= 8 each) at the start of `buffer` into its doubles with
-/// nibabel's scaling, in place (see itk_bridge.cpp's widen_in_place: blocks from the end).
+/// The stored values at the start of `buffer` become its doubles with nibabel's scaling, in place.
 void scale_in_place(std::vector<double>& buffer, const NiftiHeader& header) {
-    const auto bytes = static_cast<std::size_t>(bytes_per_voxel(header.datatype));
-    constexpr std::size_t block = std::size_t{1} << 14;
-    std::vector<unsigned char> scratch(block * bytes);
-    auto* raw = reinterpret_cast<unsigned char*>(buffer.data());
-    std::size_t end = buffer.size();
-    while (end > 0) {
-        const std::size_t begin = end > block ? end - block : 0;
-        std::memcpy(scratch.data(), raw + begin * bytes, (end - begin) * bytes);
-        convert_voxels(scratch.data(), header.datatype, static_cast<std::int64_t>(end - begin), header.scl_slope,
-                       header.scl_inter, buffer.data() + begin);
-        end = begin;
-    }
+    detail::widen_in_place(buffer, static_cast<std::size_t>(bytes_per_voxel(header.datatype)),
+                           [&header](const unsigned char* raw, std::size_t count, double* out) {
+                               convert_voxels(raw, header.datatype, static_cast<std::int64_t>(count),
+                                              header.scl_slope, header.scl_inter, out);
+                           });
 }
 
 /// ITK's name of the component type NIfTI's `type` is read as.

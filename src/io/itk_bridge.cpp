@@ -18,6 +18,7 @@
 
 #include "rewire/core/checked.hpp"
 #include "rewire/core/error.hpp"
+#include "widen_in_place.hpp"
 
 namespace rewire::detail {
 namespace {
@@ -86,22 +87,6 @@ bool convertible(itk::IOComponentEnum type) {
     using C = itk::IOComponentEnum;
     return type != C::UNKNOWNCOMPONENTTYPE && itk::ImageIOBase::GetComponentTypeAsString(type) != "unknown" &&
            type != C::LDOUBLE;
-}
-
-/// Widens the raw values (`bytes` <= 8 each) at the start of `buffer` into its doubles, in place, so that
-/// an image never needs a second copy. Blocks go from the end: value i's raw bytes lie below byte 8 i,
-/// so no raw value is overwritten before it is converted.
-void widen_in_place(std::vector<double>& buffer, std::size_t bytes, itk::IOComponentEnum type) {
-    constexpr std::size_t block = std::size_t{1} << 14;
-    std::vector<unsigned char> scratch(block * bytes);
-    auto* raw = reinterpret_cast<unsigned char*>(buffer.data());
-    std::size_t end = buffer.size();
-    while (end > 0) {
-        const std::size_t begin = end > block ? end - block : 0;
-        std::memcpy(scratch.data(), raw + begin * bytes, (end - begin) * bytes);
-        convert(type, scratch.data(), end - begin, buffer.data() + begin);
-        end = begin;
-    }
 }
 
 // ------------------------------------------------------------------------------------------ resampling
@@ -267,7 +252,10 @@ ItkVolume itk_read(const std::string& path, ItkFormat format, bool voxels) {
     } catch (const itk::ExceptionObject& e) {
         throw IoError(path + ": ITK cannot read the voxels: " + description(e));
     }
-    if (format != ItkFormat::nifti) widen_in_place(volume.values, io->GetComponentSize(), type);
+    if (format != ItkFormat::nifti) {
+        widen_in_place(volume.values, io->GetComponentSize(),
+                       [type](const unsigned char* raw, std::size_t values, double* out) { convert(type, raw, values, out); });
+    }
     return volume;
 }
 
