@@ -8,6 +8,10 @@ find_package(HDF5 REQUIRED COMPONENTS C)
 # JsonCpp (libjsoncpp-dev): the confounds JSON sidecars. Its CMake package defines JsonCpp::JsonCpp.
 find_package(jsoncpp 1.9 CONFIG REQUIRED)
 # ITK (libinsighttoolkit5-dev): reads every 3D image (atlases, masks, references) through its ImageIO
-# classes and resamples them onto the BOLD grid. Private to src/: its headers never reach include/.
-set(REWIRE_ITK_COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageGrid ITKTransform)
+# classes, resamples them onto the BOLD grid, and reads / applies spatial transforms (ANTs composites,
+# ITK text and MATLAB affines) to warp atlases into a subject's space. Private to src/: its headers never
+# reach include/.
+set(REWIRE_ITK_COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKImageGrid ITKImageFunction
+    ITKTransform ITKDisplacementField ITKTransformFactory ITKIOTransformBase ITKIOTransformHDF5
+    ITKIOTransformInsightLegacy ITKIOTransformMatlab)
 find_package(ITK 5.2 REQUIRED COMPONENTS ${REWIRE_ITK_COMPONENTS})

@@ -66,27 +66,6 @@ py::array_t<double> load_data(const std::string& path) {
     return py::array_t<double>(shape, strides, owner->data(), free_when_done);
 }
 
-/// A 3D image (or stack) from read_image3d as {data: (X, Y, Z[, V]) float64 in Fortran order, affine,
-/// format, path}.
-py::dict image3d_dict(rewire::Image3D image) {
-    const auto& g = image.geometry;
-    std::vector<py::ssize_t> shape{g.dims[0], g.dims[1], g.dims[2]};
-    if (g.volumes > 1) shape.push_back(g.volumes);
-    std::vector<py::ssize_t> strides;
-    py::ssize_t stride = sizeof(double);
-    for (auto extent : shape) {
-        strides.push_back(stride);
-        stride *= extent;
-    }
-    py::dict d;
-    d["affine"] = g.affine;
-    d["format"] = rewire::format_name(image.format);
-    d["path"] = image.path;
-    auto* owner = new std::vector<double>(std::move(image.data));
-    py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
-    d["data"] = py::array_t<double>(shape, strides, owner->data(), free_when_done);
-    return d;
-}
 
 class PyNiftiWriter {
 public:
@@ -124,9 +103,38 @@ private:
 
 }  // namespace
 
+namespace rewire::python {
+
+/// A 3D image (or stack) from read_image3d as {data: (X, Y, Z[, V]) float64 in Fortran order, affine,
+/// format, path}.
+pybind11::dict image3d_dict(rewire::Image3D image) {
+    const auto& g = image.geometry;
+    std::vector<py::ssize_t> shape{g.dims[0], g.dims[1], g.dims[2]};
+    if (g.volumes > 1) shape.push_back(g.volumes);
+    std::vector<py::ssize_t> strides;
+    py::ssize_t stride = sizeof(double);
+    for (auto extent : shape) {
+        strides.push_back(stride);
+        stride *= extent;
+    }
+    py::dict d;
+    d["affine"] = g.affine;
+    d["format"] = rewire::format_name(image.format);
+    d["path"] = image.path;
+    auto* owner = new std::vector<double>(std::move(image.data));
+    py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
+    d["data"] = py::array_t<double>(shape, strides, owner->data(), free_when_done);
+    return d;
+}
+
+}  // namespace rewire::python
+
+using rewire::python::image3d_dict;
+
 PYBIND11_MODULE(_core, m) {
     m.doc() = "rewire C++ core";
     m.attr("__version__") = rewire::version;
+    rewire::python::bind_transforms(m);  // first: Atlas.warped takes its WarpOptions
     m.def(
         "build_info",
         [] {
@@ -239,6 +247,19 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("values", &rewire::Atlas::values)
         .def_property_readonly("names", &rewire::Atlas::names)
         .def_property_readonly("source", &rewire::Atlas::source)
+        .def(
+            "warped",
+            [](const rewire::Atlas& atlas, const std::string& reference, const std::vector<std::pair<std::string, bool>>& chain,
+               const rewire::WarpOptions& options) {
+                std::vector<rewire::TransformFile> files;
+                for (const auto& [path, invert] : chain) files.push_back({path, invert});
+                py::gil_scoped_release release;
+                return atlas.warped(rewire::read_grid(reference), files, options);
+            },
+            "reference"_a, "chain"_a, "options"_a = rewire::WarpOptions{},
+            "The label atlas on the grid of `reference` (any image; a 4D BOLD gives its volumes' grid) through "
+            "`chain`, a list of (path, invert) listed last-applied-first as antsApplyTransforms takes them; "
+            "values, names and column order unchanged.")
         .def(
             "labels_on_grid",
             [](const rewire::Atlas& atlas, std::vector<std::int64_t> shape, const Eigen::Matrix4d& affine) {

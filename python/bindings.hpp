@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rewire/core/error.hpp"
+#include "rewire/io/image3d.hpp"
 
 namespace rewire::python {
 
@@ -23,6 +24,10 @@ void bind_confounds(pybind11::module_& m);   // bind_confounds.cpp: fMRIPrep con
 void bind_estimators(pybind11::module_& m);  // bind_estimators.cpp: covariance estimators, tangent
 void bind_cohort(pybind11::module_& m);      // bind_cohort.cpp: the HDF5 cohort store
 void bind_stats(pybind11::module_& m);  // bind_stats.cpp: GLM, FDR, permutation tests (max-T, NBS, TFNBS)
+void bind_transforms(pybind11::module_& m);  // bind_transforms.cpp: transform files, warping atlases
+
+/// A 3D image (or stack) as {data: (X, Y, Z[, V]) float64 in Fortran order, affine, format, path}.
+pybind11::dict image3d_dict(rewire::Image3D image);
 
 /// One value of a bound enum: its C++ name (the Python attribute) and the string the Python API and
 /// the command line spell it with (nilearn's where nilearn has the name).

@@ -39,3 +39,5 @@
 #include "rewire/io/resample.hpp"
 #include "rewire/io/result_files.hpp"
 #include "rewire/io/store_delta.hpp"
+#include "rewire/io/transform.hpp"
+#include "rewire/io/warp.hpp"

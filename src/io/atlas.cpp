@@ -94,6 +94,21 @@ std::vector<std::string> default_names(std::int64_t count) {
 
 }  // namespace
 
+Atlas Atlas::warped(const ImageGeometry& reference, const std::vector<TransformFile>& chain,
+                    const WarpOptions& options) const {
+    if (kind_ != AtlasKind::labels) {
+        throw InvalidInput(source_ + ": only label atlases can be warped (nearest-neighbour labels); this is a " +
+                           (kind_ == AtlasKind::maps ? std::string("maps") : std::string("spheres")) + " atlas");
+    }
+    Atlas result;
+    result.kind_ = kind_;
+    result.source_ = source_;
+    result.values_ = values_;
+    result.names_ = names_;
+    result.image_ = warp_labels(image_, reference, chain, options);
+    return result;
+}
+
 Atlas Atlas::from_labels(const std::string& image_path, const std::string& label_table) {
     Atlas atlas;
     atlas.kind_ = AtlasKind::labels;

@@ -50,4 +50,53 @@ struct VoxelMap {
 std::vector<std::int64_t> itk_nearest(const std::array<std::int64_t, 3>& grid_dims,
                                       const std::array<std::int64_t, 3>& source_dims, const VoxelMap& map);
 
+/// A 3 × 4 map, row-major: y = M[:, :3] x + M[:, 3].
+using Map34 = std::array<double, 12>;
+
+/// A voxel grid in ITK's LPS world: voxel index (i, j, k) lies at index_to_lps · (i, j, k, 1).
+struct ItkGrid {
+    std::array<std::int64_t, 3> size{1, 1, 1};
+    Map34 index_to_lps{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
+};
+
+/// One file of a chain (antsApplyTransforms' order: the last applied first to the reference's points).
+struct ItkTransformRef {
+    std::string path;
+    bool invert = false;
+};
+
+/// ITK class names of the transforms of one file, in the order the file lists them (a composite's
+/// components after its own name). Throws IoError / InvalidInput naming the file.
+std::vector<std::string> itk_transform_kinds(const std::string& path);
+
+/// `point` (LPS, mm) mapped through the chain, the last transform first.
+std::array<double, 3> itk_map_point(const std::vector<ItkTransformRef>& chain, const std::array<double, 3>& point);
+
+/// Labels of `atlas` sampled at every voxel of `reference` through the chain: for reference voxel v,
+/// the atlas is sampled at atlas.index_to_lps⁻¹ ∘ chain ∘ reference.index_to_lps (v). Nearest neighbour
+/// (ITK's: round half up, inside for indices in [-0.5, n - 0.5)), or ITK's label-Gaussian interpolator
+/// with `sigma_voxels` (atlas voxels) per axis. Outside the atlas: 0. On `threads` threads (the result does not
+/// depend on them).
+struct ItkWarp {
+    const double* labels = nullptr;  ///< atlas.size voxels, NIfTI / ITK order
+    ItkGrid atlas;
+    ItkGrid reference;
+    std::vector<ItkTransformRef> chain;
+    bool label_gaussian = false;
+    std::array<double, 3> sigma_voxels{1.0, 1.0, 1.0};
+    int threads = 1;
+};
+std::vector<double> itk_warp_labels(const ItkWarp& warp);
+
+/// A displacement field in ITK's terms: LPS vectors (x, y, z per voxel, NIfTI order) on `grid`.
+struct ItkField {
+    ItkGrid grid;
+    const double* vectors = nullptr;
+};
+
+/// Writes the point map p ↦ affine (p + d(p)) (LPS) to `path` with ITK's transform IO, chosen by
+/// the extension of `path` (.h5: a composite of the affine and the field, as antsRegistration writes;
+/// .txt, .tfm, .mat: the affine alone). `single_precision`: float32 parameters.
+void itk_write_transform(const std::string& path, const Map34& affine, const ItkField* field, bool single_precision);
+
 }  // namespace rewire::detail

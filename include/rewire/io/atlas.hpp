@@ -11,6 +11,7 @@
 #include "rewire/io/image3d.hpp"
 #include "rewire/io/nifti.hpp"
 #include "rewire/io/resample.hpp"
+#include "rewire/io/warp.hpp"
 
 namespace rewire {
 
@@ -71,6 +72,16 @@ public:
     const std::vector<std::string>& names() const { return names_; }
     std::int64_t regions() const { return static_cast<std::int64_t>(names_.size()); }
     const std::string& source() const { return source_; }
+
+    /// A label atlas carried onto another space's `reference` grid through a transform chain (warp_labels):
+    /// the same values and names, in the same column order, so that runs warped per subject stay
+    /// comparable; a region the warp leaves without voxels stays a column. Throws InvalidInput for maps
+    /// and spheres.
+    Atlas warped(const ImageGeometry& reference, const std::vector<TransformFile>& chain,
+                 const WarpOptions& options = {}) const;
+
+    /// The atlas image (labels, or a stack of maps); empty for spheres.
+    const Image3D& image() const { return image_; }
 
     /// The regions on `grid`. An atlas on another grid is resampled by nearest neighbour in world
     /// coordinates; `mask` (optional, any grid) restricts the regions to its non-zero voxels.
