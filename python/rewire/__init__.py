@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "load_data": ".images",
     "load_image3d": ".images",
     "read_header": ".images",
+    "warp_atlas": ".transforms",
     "ConnectivityMeasure": ".connectivity",
     "Tangent": ".connectivity",
     "connectivity": ".connectivity",
@@ -50,7 +51,7 @@ _LAZY: dict[str, str] = {
 }
 
 #: Public submodules reached as attributes (``rewire.stats.nbs``).
-_SUBMODULES = ("stats",)
+_SUBMODULES = ("stats", "transforms")
 #: Submodules that ``import rewire`` used to load, still reached as attributes on first use.
 _MODULES = ("_core", "cli", "cohort", "confounds", "demo", "images", "nilearn", "signal", "simulate", "study")
 

@@ -10,6 +10,9 @@ from . import _core
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: The defaults of warping (C++ WarpOptions).
+_WARP = _core.WarpOptions()
+
 
 class Atlas:
     """A parcellation: hard labels, probabilistic maps or spheres.
@@ -57,6 +60,18 @@ class Atlas:
 
     def __repr__(self) -> str:
         return f"Atlas(kind={self.kind!r}, regions={len(self)}, source={self._core.source!r})"
+
+    def warp(self, reference: PathLike, transforms, invert: Optional[Sequence[bool]] = None,
+             interpolation: str = str(_WARP.interpolation), *, sigma: float = _WARP.sigma,
+             threads: int = _WARP.threads) -> "Atlas":
+        """This label atlas on ``reference``'s grid (any image; a BOLD series gives its volumes' grid)
+        through ``transforms``, as :func:`rewire.warp_atlas` (antsApplyTransforms' conventions). Values,
+        names and column order are unchanged, so runs warped per participant stay comparable column by
+        column; a region the warp leaves without voxels stays a column (without data in extraction)."""
+        from .transforms import transform_chain
+
+        options = _core.WarpOptions(interpolation=interpolation, sigma=float(sigma), threads=int(threads))
+        return Atlas(self._core.warped(os.fspath(reference), transform_chain(transforms, invert), options))
 
 
 def _as_atlas(atlas) -> Atlas:
