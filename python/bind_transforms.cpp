@@ -31,6 +31,7 @@ void bind_transforms(py::module_& m) {
         .field("interpolation", &WarpOptions::interpolation,
                "'nearest' (antsApplyTransforms' NearestNeighbor) or 'label_gaussian' (its MultiLabel)")
         .field("sigma", &WarpOptions::sigma, "label_gaussian: sigma in mm (0: the atlas' voxel size)")
+        .field("alpha", &WarpOptions::alpha, "label_gaussian: cut-off in sigmas (ANTs' MultiLabel: 4)")
         .field("threads", &WarpOptions::threads,
                "threads (0: REWIRE_NUM_THREADS, OMP_NUM_THREADS, else all cores); results do not depend on it")
         .validate()

@@ -63,14 +63,15 @@ class Atlas:
 
     def warp(self, reference: PathLike, transforms, invert: Optional[Sequence[bool]] = None,
              interpolation: str = str(_WARP.interpolation), *, sigma: float = _WARP.sigma,
-             threads: int = _WARP.threads) -> "Atlas":
+             alpha: float = _WARP.alpha, threads: int = _WARP.threads) -> "Atlas":
         """This label atlas on ``reference``'s grid (any image; a BOLD series gives its volumes' grid)
         through ``transforms``, as :func:`rewire.warp_atlas` (antsApplyTransforms' conventions). Values,
         names and column order are unchanged, so runs warped per participant stay comparable column by
         column; a region the warp leaves without voxels stays a column (without data in extraction)."""
         from .transforms import transform_chain
 
-        options = _core.WarpOptions(interpolation=interpolation, sigma=float(sigma), threads=int(threads))
+        options = _core.WarpOptions(interpolation=interpolation, sigma=float(sigma), alpha=float(alpha),
+                                    threads=int(threads))
         return Atlas(self._core.warped(os.fspath(reference), transform_chain(transforms, invert), options))
 
 

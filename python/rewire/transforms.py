@@ -46,17 +46,18 @@ _WARP = _core.WarpOptions()
 
 def warp_atlas(atlas: PathLike, reference: PathLike, transforms, invert: Optional[Sequence[bool]] = None,
                interpolation: str = str(_WARP.interpolation), *, sigma: float = _WARP.sigma,
-               output: Optional[PathLike] = None, threads: int = _WARP.threads) -> Tuple[np.ndarray, np.ndarray]:
+               alpha: float = _WARP.alpha, output: Optional[PathLike] = None, threads: int = _WARP.threads) -> Tuple[np.ndarray, np.ndarray]:
     """A label atlas carried onto ``reference``'s grid through ``transforms``, as ``antsApplyTransforms -i
     atlas -r reference -t ... -n NearestNeighbor`` (``interpolation="label_gaussian"``: its ``MultiLabel``,
-    ``sigma`` mm, 0 for the atlas' voxel size).
+    ``sigma`` mm, 0 for the atlas' voxel size, cut off at ``alpha`` sigmas).
 
     ``reference`` is any image (a 4D BOLD gives its volumes' grid). The spaces the file names state
     (``tpl-``/``space-`` of the images, ``from-``/``to-`` of the transforms) must connect, else ValueError
     naming the files. Returns ``(labels, affine)``: int32 (X, Y, Z) labels (0: background) and the
     reference's affine; ``output`` also writes them as NIfTI.
     """
-    options = _core.WarpOptions(interpolation=interpolation, sigma=float(sigma), threads=int(threads))
+    options = _core.WarpOptions(interpolation=interpolation, sigma=float(sigma), alpha=float(alpha),
+                                threads=int(threads))
     image = _core.warp_atlas(os.fspath(atlas), os.fspath(reference), transform_chain(transforms, invert), options,
                              os.fspath(output) if output is not None else "")
     return np.asarray(image["data"]).astype(np.int32), np.asarray(image["affine"])

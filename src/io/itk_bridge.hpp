@@ -84,6 +84,7 @@ struct ItkWarp {
     std::vector<ItkTransformRef> chain;
     bool label_gaussian = false;
     std::array<double, 3> sigma_voxels{1.0, 1.0, 1.0};
+    double alpha = 4.0;  ///< the Gaussian's cut-off in sigmas
     int threads = 1;
 };
 std::vector<double> itk_warp_labels(const ItkWarp& warp);

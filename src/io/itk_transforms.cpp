@@ -271,7 +271,7 @@ std::vector<double> itk_warp_labels(const ItkWarp& warp) {
         Gaussian::ArrayType sigma;
         for (unsigned axis = 0; axis < 3; ++axis) sigma[axis] = warp.sigma_voxels[axis];
         interpolator->SetSigma(sigma);
-        interpolator->SetAlpha(4.0);  // antsApplyTransforms' MultiLabel default: 4 sigma
+        interpolator->SetAlpha(warp.alpha);
         filter->SetInterpolator(interpolator);
     } else {
         filter->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImage, double>::New());

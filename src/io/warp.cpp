@@ -28,6 +28,9 @@ void WarpOptions::validate() const {
     if (!std::isfinite(sigma) || sigma < 0.0) {
         throw InvalidInput("sigma must be a finite number of mm >= 0 (0: the atlas' voxel size), got " + std::to_string(sigma));
     }
+    if (!std::isfinite(alpha) || alpha <= 0.0) {
+        throw InvalidInput("alpha must be a finite number of sigmas > 0, got " + std::to_string(alpha));
+    }
     if (threads < 0) throw InvalidInput("threads must be >= 0 (0: automatic), got " + std::to_string(threads));
 }
 
@@ -65,6 +68,7 @@ Image3D warp_labels(const Image3D& atlas, const ImageGeometry& reference, const 
         const double voxel = atlas.geometry.affine.col(axis).head<3>().norm();
         warp.sigma_voxels[static_cast<std::size_t>(axis)] = options.sigma > 0.0 ? options.sigma / voxel : 1.0;
     }
+    warp.alpha = options.alpha;
     warp.threads = resolve_threads(options.threads);
 
     Image3D warped;

@@ -23,6 +23,8 @@ struct WarpOptions {
     LabelInterpolation interpolation = LabelInterpolation::nearest;
     /// label_gaussian: the Gaussian's sigma in mm (0: the atlas' voxel size on each axis, ANTs' default).
     double sigma = 0.0;
+    /// label_gaussian: the kernel's cut-off, in sigmas (4: ANTs' MultiLabel default; SimpleITK uses 1).
+    double alpha = 4.0;
     /// Threads (0: REWIRE_NUM_THREADS, else OMP_NUM_THREADS, else all cores); results do not depend on it.
     int threads = 0;
 

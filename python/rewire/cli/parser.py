@@ -21,6 +21,7 @@ _NBS = _core.NbsOptions()
 _PERMUTATION = _core.PermutationOptions()
 _SHUFFLE = _core.ShuffleOptions()
 _STUDY = StudyOptions()
+_WARP = _core.WarpOptions()
 
 #: The values of --standardize: rewire.clean's, "none" for no scaling.
 STANDARDIZE = tuple(str(value) for value in _core.Standardize.__members__.values())
@@ -107,6 +108,25 @@ def add_stats_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
+class _AddTransform(argparse.Action):
+    """--transform XFM: appends [XFM, False] to the chain (ANTs' [XFM,1] is read later, by the verb)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        chain = list(getattr(namespace, self.dest) or [])
+        chain.append([values, False])
+        setattr(namespace, self.dest, chain)
+
+
+class _InvertLast(argparse.Action):
+    """--invert: the --transform just before it is used inverted (antsApplyTransforms' [XFM,1])."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        chain = getattr(namespace, "transforms", None)
+        if not chain:
+            parser.error("--invert must follow the --transform it inverts")
+        chain[-1][1] = True
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewire",
@@ -134,6 +154,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t-r", type=float, default=None, help="repetition time in s (default: from the header)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(module="extract")
+
+    p = verbs.add_parser(
+        "warp-atlas", help="carry a label atlas into another space (a participant's native space)",
+        description="Warps a label atlas onto the grid of a reference image through ANTs / ITK / fMRIPrep transform "
+                    "files, as antsApplyTransforms -n NearestNeighbor does: transforms are listed last-applied-first "
+                    "(the first --transform is the one the atlas meets first, e.g. fMRIPrep's "
+                    "from-MNI152NLin2009cAsym_to-T1w_mode-image_xfm.h5), --invert (or [XFM,1]) uses the inverse of "
+                    "the --transform before it. Reads HDF5 composites (.h5), ITK text (.txt, .tfm) and ANTs .mat "
+                    "files. The spaces the file names state (tpl-/space-, from-/to-) must connect.")
+    p.add_argument("atlas", help="label atlas image (3D integers; NIfTI, NRRD, MetaImage, Analyze)")
+    p.add_argument("--reference", required=True,
+                   help="image whose grid the labels are written on: a BOLD series (its volumes' grid), a boldref, a T1w")
+    p.add_argument("--transform", dest="transforms", action=_AddTransform, required=True, metavar="XFM",
+                   help="transform file (repeat for a chain, last-applied-first); ANTs' [XFM,1] inverts it")
+    p.add_argument("--invert", nargs=0, action=_InvertLast, help="use the inverse of the --transform just before")
+    p.add_argument("--interpolation", default=str(_WARP.interpolation),
+                   choices=tuple(str(v) for v in _core.LabelInterpolation.__members__.values()),
+                   help=f"nearest (antsApplyTransforms' NearestNeighbor) or label_gaussian (its MultiLabel) "
+                        f"(default {_WARP.interpolation})")
+    p.add_argument("--sigma", type=float, default=_WARP.sigma,
+                   help="label_gaussian: sigma in mm (default: the atlas' voxel size)")
+    p.add_argument("--alpha", type=float, default=_WARP.alpha,
+                   help=f"label_gaussian: cut-off in sigmas (default {_WARP.alpha:g}, as ANTs' MultiLabel)")
+    p.add_argument("--threads", type=int, default=_WARP.threads, help="threads (0: automatic)")
+    p.add_argument("-o", "--output", required=True, help="warped labels (.nii or .nii.gz)")
+    p.set_defaults(module="warp_atlas")
 
     kinds = tuple(kind.replace(" ", "_") for kind in KINDS if kind != "tangent")
     p = verbs.add_parser("connectivity", help="connectivity matrix of a region time-series TSV",
