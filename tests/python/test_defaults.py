@@ -111,6 +111,19 @@ def test_extract_defaults():
     assert cpp.ring >= 2
 
 
+def test_warp_defaults():
+    cpp = _core.WarpOptions()
+    function, method, verb = (python_defaults(rewire.warp_atlas), python_defaults(rewire.Atlas.warp),
+                              cli_defaults("warp-atlas"))
+    check([("interpolation", str(cpp.interpolation), function["interpolation"], method["interpolation"],
+            verb["interpolation"]),
+           ("sigma", cpp.sigma, function["sigma"], method["sigma"], verb["sigma"]),
+           ("alpha", cpp.alpha, function["alpha"], method["alpha"], verb["alpha"]),
+           ("threads", cpp.threads, function["threads"], method["threads"], verb["threads"])])
+    # antsApplyTransforms' defaults: nearest-neighbour labels; MultiLabel's sigma = the voxel size, 4 sigmas
+    assert str(cpp.interpolation) == "nearest" and cpp.sigma == 0.0 and cpp.alpha == 4.0
+
+
 # ------------------------------------------------------------------------------ estimate, tangent
 
 
