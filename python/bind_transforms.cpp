@@ -12,15 +12,12 @@ namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace rewire::python {
-namespace {
 
 std::vector<TransformFile> chain_of(const std::vector<std::pair<std::string, bool>>& chain) {
     std::vector<TransformFile> files;
     for (const auto& [path, invert] : chain) files.push_back({path, invert});
     return files;
 }
-
-}  // namespace
 
 void bind_transforms(py::module_& m) {
     bind_enum<LabelInterpolation>(m, "LabelInterpolation", "How warped labels are sampled.",

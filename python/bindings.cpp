@@ -251,8 +251,7 @@ PYBIND11_MODULE(_core, m) {
             "warped",
             [](const rewire::Atlas& atlas, const std::string& reference, const std::vector<std::pair<std::string, bool>>& chain,
                const rewire::WarpOptions& options) {
-                std::vector<rewire::TransformFile> files;
-                for (const auto& [path, invert] : chain) files.push_back({path, invert});
+                const auto files = rewire::python::chain_of(chain);
                 py::gil_scoped_release release;
                 return atlas.warped(rewire::read_grid(reference), files, options);
             },

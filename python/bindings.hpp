@@ -16,6 +16,7 @@
 
 #include "rewire/core/error.hpp"
 #include "rewire/io/image3d.hpp"
+#include "rewire/io/transform.hpp"
 
 namespace rewire::python {
 
@@ -28,6 +29,9 @@ void bind_transforms(pybind11::module_& m);  // bind_transforms.cpp: transform f
 
 /// A 3D image (or stack) as {data: (X, Y, Z[, V]) float64 in Fortran order, affine, format, path}.
 pybind11::dict image3d_dict(rewire::Image3D image);
+
+/// A transform chain as Python passes it, a list of (path, invert), as TransformFiles.
+std::vector<TransformFile> chain_of(const std::vector<std::pair<std::string, bool>>& chain);
 
 /// One value of a bound enum: its C++ name (the Python attribute) and the string the Python API and
 /// the command line spell it with (nilearn's where nilearn has the name).
